@@ -1,0 +1,2 @@
+/* Placeholder until the module lands. */
+typedef int signal_placeholder_rest;
