@@ -40,8 +40,8 @@ size_t base64_encode(const uint8_t *in, size_t n, char *out)
     size_t i = 0;
 
     for (; i + 3 <= n; i += 3) {
-        uint32_t group = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                         in[i + 2];
+        uint32_t group =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
         out[0] = encode_table[group >> 18];
         out[1] = encode_table[(group >> 12) & 0x3F];
         out[2] = encode_table[(group >> 6) & 0x3F];
@@ -95,8 +95,8 @@ bool base64_decode(const char *in, size_t n, uint8_t *out, size_t out_cap,
         uint8_t c = decode_table[s[i + 2]], d = decode_table[s[i + 3]];
         if ((a | b | c | d) & 0xC0)
             return false;
-        uint32_t group = (uint32_t)a << 18 | (uint32_t)b << 12 |
-                         (uint32_t)c << 6 | d;
+        uint32_t group =
+            (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
         out[0] = (uint8_t)(group >> 16);
         out[1] = (uint8_t)(group >> 8);
         out[2] = (uint8_t)group;
@@ -112,8 +112,8 @@ bool base64_decode(const char *in, size_t n, uint8_t *out, size_t out_cap,
     uint8_t d = pad >= 1 ? 0 : decode_table[last[3]];
     if ((a | b | c | d) & 0xC0)
         return false;
-    uint32_t group = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
-                     d;
+    uint32_t group =
+        (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
     if (pad == 2 && (b & 0x0F) != 0)
         return false;
     if (pad == 1 && (c & 0x03) != 0)

@@ -10,14 +10,14 @@
 #include <string.h>
 
 enum {
-    ACCEPT = 0,       /* at a code point boundary */
-    NEED_1,           /* one more byte in 80..BF */
-    NEED_2,           /* two more bytes in 80..BF */
-    NEED_3,           /* three more bytes in 80..BF */
-    AFTER_E0,         /* next in A0..BF (excludes overlong 3-byte forms) */
-    AFTER_ED,         /* next in 80..9F (excludes surrogates) */
-    AFTER_F0,         /* next in 90..BF (excludes overlong 4-byte forms) */
-    AFTER_F4,         /* next in 80..8F (excludes code points > U+10FFFF) */
+    ACCEPT = 0, /* at a code point boundary */
+    NEED_1,     /* one more byte in 80..BF */
+    NEED_2,     /* two more bytes in 80..BF */
+    NEED_3,     /* three more bytes in 80..BF */
+    AFTER_E0,   /* next in A0..BF (excludes overlong 3-byte forms) */
+    AFTER_ED,   /* next in 80..9F (excludes surrogates) */
+    AFTER_F0,   /* next in 90..BF (excludes overlong 4-byte forms) */
+    AFTER_F4,   /* next in 80..8F (excludes code points > U+10FFFF) */
     REJECT,
 };
 

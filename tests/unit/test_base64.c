@@ -90,8 +90,8 @@ START_TEST(test_round_trip_every_byte_value)
     ck_assert_uint_eq(written, 344);
 
     size_t out_len = 0;
-    ck_assert(base64_decode(encoded, written, decoded, sizeof decoded,
-                            &out_len));
+    ck_assert(
+        base64_decode(encoded, written, decoded, sizeof decoded, &out_len));
     ck_assert_uint_eq(out_len, 256);
     ck_assert_mem_eq(decoded, plain, 256);
 }

@@ -29,7 +29,10 @@ struct sequence {
     size_t len;
 };
 
-#define SEQ(name, literal) {name, literal, sizeof literal - 1}
+#define SEQ(name, literal)                                                     \
+    {                                                                          \
+        name, literal, sizeof literal - 1                                      \
+    }
 
 /* The first and last code point of each encoding length, and the code
  * points on either side of the surrogate range. */
@@ -151,7 +154,10 @@ struct invalid_sequence {
     long fails_at; /* index of the first byte no valid text can have */
 };
 
-#define BAD(name, literal, at) {name, literal, sizeof literal - 1, at}
+#define BAD(name, literal, at)                                                 \
+    {                                                                          \
+        name, literal, sizeof literal - 1, at                                  \
+    }
 
 static const struct invalid_sequence invalid_sequences[] = {
     /* Overlong forms. */
@@ -261,10 +267,10 @@ START_TEST(test_invalid_byte_after_ascii_run)
         for (size_t start = 0; start <= bad && start < 8; start++) {
             struct utf8_validator v;
             utf8_validator_init(&v);
-            ck_assert_msg(utf8_validator_feed(&v, text + start,
-                                              sizeof text - start) ==
-                              UTF8_INVALID,
-                          "0x80 at %zu from offset %zu not found", bad, start);
+            ck_assert_msg(
+                utf8_validator_feed(&v, text + start, sizeof text - start) ==
+                    UTF8_INVALID,
+                "0x80 at %zu from offset %zu not found", bad, start);
         }
         ck_assert_int_eq(first_invalid_byte(text, sizeof text), (long)bad);
     }
