@@ -70,7 +70,7 @@ void ws_apply_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset)
 bool ws_close_code_is_valid(unsigned code);
 
 /* Computes Sec-WebSocket-Accept for a Sec-WebSocket-Key value; out gets 28
- * characters and a NUL. */
+ * characters and a NUL, or only a NUL when OpenSSL fails. */
 void ws_compute_accept_key(const char *key, size_t key_len, char out[29]);
 
 enum ws_event_type {
@@ -85,7 +85,9 @@ enum ws_event_type {
 struct ws_event {
     enum ws_event_type type;
     uint8_t opcode;       /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY */
-    const uint8_t *data;  /* payload; valid until the next ws_reader call */
+    const uint8_t *data;  /* payload, in buf or in r->message: valid until the
+                             next ws_reader call or until the caller removes
+                             the consumed bytes from buf */
     size_t len;
     unsigned close_code;  /* CLOSE: the peer's code or WS_CLOSE_NO_STATUS;
                              ERROR: the code to close with */
@@ -109,12 +111,15 @@ void ws_reader_init(struct ws_reader *r, bool expect_masked, size_t max_message)
 /* Frees the reassembly buffer; the reader may be reused after ws_reader_init. */
 void ws_reader_free(struct ws_reader *r);
 
-/* Looks for the next event in buf[0..len). Consumes whole frames only and
- * unmasks payloads in place. Returns the number of bytes consumed (0 when
- * ev->type is WS_EVENT_NONE, meaning a whole frame is not yet in buf).
- * After WS_EVENT_ERROR the stream must not be read further. Fails fast:
- * an oversized length or invalid UTF-8 is reported from the frame header or
- * the first complete frame, before the rest of the message arrives. */
+/* Looks for the next event in buf[0..len) and returns the number of bytes
+ * consumed. Consumes whole frames only and unmasks payloads in place.
+ * The caller removes the consumed bytes from buf whatever ev->type is,
+ * because non-final fragments are consumed (copied into r->message) without
+ * an event: WS_EVENT_NONE means the next event needs more bytes and may come
+ * with a non-zero count. After WS_EVENT_ERROR the stream must not be read
+ * further. Fails fast: an oversized length is reported from the frame
+ * header, and invalid UTF-8 from the first complete frame that contains it,
+ * before the rest of the message arrives. */
 size_t ws_reader_next(struct ws_reader *r, uint8_t *buf, size_t len,
                       struct ws_event *ev);
 
