@@ -23,13 +23,17 @@ enum token_result {
     TOKEN_BAD_SIGNATURE,
     TOKEN_EXPIRED,        /* now > exp + leeway */
     TOKEN_NOT_YET_VALID,  /* now + leeway < nbf */
-    TOKEN_NO_SUBJECT,     /* neither a string "sub" nor a string "userId" */
+    TOKEN_NO_SUBJECT,     /* no usable string "sub" or "userId" */
 };
 
 /* Verifies token (len bytes, not necessarily NUL-terminated) against the
- * shared secret. On TOKEN_OK copies the user id ("sub", else "userId") into
- * user_id (capacity TOKEN_USER_ID_MAX + 1). A numeric exp or nbf is
- * enforced; a non-numeric one makes the token malformed. */
+ * shared secret. On TOKEN_OK copies the user id into user_id (capacity
+ * TOKEN_USER_ID_MAX + 1): the "sub" claim when it is a string, else the
+ * "userId" claim, either non-empty and at most TOKEN_USER_ID_MAX bytes.
+ * A numeric exp or nbf is enforced, and a non-numeric one makes the token
+ * malformed, as do a duplicated header member and a "crit" header. An empty
+ * secret verifies nothing: every well-formed HS256 token gets
+ * TOKEN_BAD_SIGNATURE. A negative leeway counts as 0. */
 enum token_result token_verify(const char *token, size_t len,
                                const uint8_t *secret, size_t secret_len,
                                long leeway_s, time_t now, char *user_id);
@@ -38,7 +42,7 @@ enum token_result token_verify(const char *token, size_t len,
 const char *token_result_name(enum token_result r);
 
 /* Mints an HS256 token with sub, iat = now and exp = now + ttl_s. Returns a
- * malloc'd string, or NULL. */
+ * malloc'd string, or NULL (also for an empty secret or a NULL sub). */
 char *token_issue(const uint8_t *secret, size_t secret_len, const char *sub,
                   time_t now, long ttl_s);
 
