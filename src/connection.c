@@ -590,7 +590,7 @@ static size_t process_ws(struct connection *c, uint8_t *buf, size_t len)
 
     switch (ev.type) {
     case WS_EVENT_NONE:
-        return 0;
+        return used; /* a non-final fragment, or 0: need more bytes */
     case WS_EVENT_MESSAGE:
         now = clock_monotonic_ms();
         c->last_frame_ms = c->last_activity_ms = now;
