@@ -58,8 +58,9 @@ class SignalClient:
         self.connected = connected
 
     @classmethod
-    async def connect(cls, ws_url, secret, sub):
-        ws = await websockets.connect(ws_url, open_timeout=5)
+    async def connect(cls, ws_url, secret, sub, ssl=None):
+        """Connect and authenticate as user `sub`; `ssl` is for wss URLs."""
+        ws = await websockets.connect(ws_url, open_timeout=5, ssl=ssl)
         private_key = ec.generate_private_key(ec.SECP256R1())
         public_point = private_key.public_key().public_bytes(
             serialization.Encoding.X962,
