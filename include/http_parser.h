@@ -64,6 +64,9 @@ bool http_header_has_token(const char *value, size_t len, const char *token);
  * followed by two hex digits and on a decoded NUL byte. */
 bool http_percent_decode(const char *in, size_t n, char *out, size_t *out_len);
 
+/* Length of the path part of the request target (before any '?'). */
+size_t http_path_len(const struct http_request *req);
+
 /* Reason phrase for a status code ("Not Found"); "Unknown" when not known. */
 const char *http_status_reason(int status);
 

@@ -40,12 +40,14 @@ struct command {
     struct message *message; /* a reference owned by the command */
 };
 
-/* Members of one room among a worker's own connections. */
+/* Members of one room among a worker's own connections. The name is a
+ * copy of the worker's own, so the registry may drop its room first. */
 struct local_room {
     struct hmap_node node;
-    const char *name; /* the registry's interned copy */
     struct connection **members;
     size_t count, cap;
+    size_t name_len;
+    char name[]; /* NUL-terminated */
 };
 
 #define WORKER_READ_CHUNK 65536
@@ -116,7 +118,7 @@ void worker_mark_unauthorized(struct worker *w, struct connection *c);
 void worker_mark_authenticated(struct worker *w, struct connection *c);
 void worker_mark_closed(struct worker *w, struct connection *c);
 struct local_room *worker_room_join(struct worker *w, struct connection *c,
-                                    const char *interned_name);
+                                    const char *name, size_t len);
 void worker_room_leave(struct worker *w, struct connection *c,
                        struct local_room *room);
 /* Takes the next random IV from the worker's pool. */

@@ -372,6 +372,10 @@ void conn_http_respond(struct connection *c, int status,
                      content_type ? content_type : "application/json", body_len,
                      c->close_after_flush ? "Connection: close\r\n" : "",
                      extra_headers ? extra_headers : "");
+    if (n < 0 || (size_t)n >= sizeof(head)) {
+        conn_abort(c, "response head too long");
+        return;
+    }
 
     /* Responses are not subject to the WebSocket backlog limit, but pipelined
      * requests stop being read while output piles up (see conn_flush). */
@@ -435,9 +439,7 @@ static void http_fail(struct connection *c, int status, const char *message,
 
 static bool path_is(const struct http_request *req, const char *path)
 {
-    size_t len = strcspn(req->target, "?");
-    if (len > req->target_len)
-        len = req->target_len;
+    size_t len = http_path_len(req);
     return strlen(path) == len && memcmp(req->target, path, len) == 0;
 }
 

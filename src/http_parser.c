@@ -452,3 +452,10 @@ const char *http_status_reason(int status)
     }
     // clang-format on
 }
+
+size_t http_path_len(const struct http_request *req)
+{
+    const char *q = memchr(req->target, '?', req->target_len);
+
+    return q ? (size_t)(q - req->target) : req->target_len;
+}

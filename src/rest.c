@@ -492,11 +492,9 @@ void rest_handle(struct connection *c, const struct http_request *req,
 {
     struct request_context ctx = {
         .conn = c, .server = c->worker->server, .req = req, .route = ROUTE_OTHER};
-    size_t path_len = strcspn(req->target, "?");
+    size_t path_len = http_path_len(req);
     const size_t prefix_len = sizeof(REST_PREFIX) - 1;
 
-    if (path_len > req->target_len)
-        path_len = req->target_len;
     if (path_len > PATH_MAX_LEN) {
         respond_error(&ctx, 414, "Request path too long", NULL);
         return;

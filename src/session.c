@@ -171,7 +171,7 @@ static bool join_room(struct connection *c, const char *name, size_t len)
     case REGISTRY_JOINED:
         break;
     }
-    if (worker_room_join(w, c, interned) == NULL) {
+    if (worker_room_join(w, c, name, len) == NULL) {
         registry_leave(r, c->record, name, len);
         log_event(LOG_ERROR, "out_of_memory", "client=%s where=join", c->id);
         return false;
@@ -183,7 +183,7 @@ static void leave_room(struct connection *c, const char *name, size_t len)
 {
     for (uint16_t i = 0; i < c->room_count; i++) {
         struct local_room *room = c->rooms[i];
-        if (strlen(room->name) == len && memcmp(room->name, name, len) == 0) {
+        if (room->name_len == len && memcmp(room->name, name, len) == 0) {
             worker_room_leave(c->worker, c, room);
             registry_leave(c->worker->server->registry, c->record, name, len);
             return;

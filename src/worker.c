@@ -557,10 +557,9 @@ void worker_mark_closed(struct worker *w, struct connection *c)
 }
 
 struct local_room *worker_room_join(struct worker *w, struct connection *c,
-                                    const char *interned_name)
+                                    const char *name, size_t len)
 {
-    size_t len = strlen(interned_name);
-    struct hmap_node *n = hmap_find(&w->rooms, interned_name, len);
+    struct hmap_node *n = hmap_find(&w->rooms, name, len);
     struct local_room *room;
 
     if (c->room_count == c->room_cap) {
@@ -576,11 +575,12 @@ struct local_room *worker_room_join(struct worker *w, struct connection *c,
     if (n != NULL) {
         room = hmap_entry(n, struct local_room, node);
     } else {
-        room = calloc(1, sizeof(*room));
+        room = calloc(1, sizeof(*room) + len + 1);
         if (room == NULL)
             return NULL;
-        room->name = interned_name;
-        room->node.key = interned_name;
+        memcpy(room->name, name, len);
+        room->name_len = len;
+        room->node.key = room->name;
         room->node.key_len = len;
         if (!hmap_insert(&w->rooms, &room->node)) {
             free(room);
