@@ -114,14 +114,31 @@ static void free_user_node(struct hmap_node *n, void *arg)
     free(u);
 }
 
+/* Frees every node of a map. hmap_for_each cannot do this, because it
+ * reads a node's next pointer after the callback has freed the node. */
+static void free_all_nodes(struct hmap *m,
+                           void (*free_node)(struct hmap_node *n, void *arg))
+{
+    for (size_t b = 0; b < m->bucket_count; b++) {
+        struct hmap_node *n = m->buckets[b];
+        while (n != NULL) {
+            struct hmap_node *next = n->next;
+            free_node(n, NULL);
+            n = next;
+        }
+        m->buckets[b] = NULL;
+    }
+    m->size = 0;
+}
+
 void registry_free(struct registry *r)
 {
     if (r == NULL)
         return;
     for (size_t i = 0; i < SHARD_COUNT; i++) {
-        hmap_for_each(&r->clients[i].map, free_client_node, NULL);
-        hmap_for_each(&r->rooms[i].map, free_room_node, NULL);
-        hmap_for_each(&r->users[i].map, free_user_node, NULL);
+        free_all_nodes(&r->clients[i].map, free_client_node);
+        free_all_nodes(&r->rooms[i].map, free_room_node);
+        free_all_nodes(&r->users[i].map, free_user_node);
         hmap_free(&r->clients[i].map);
         hmap_free(&r->rooms[i].map);
         hmap_free(&r->users[i].map);
