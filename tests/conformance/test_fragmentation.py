@@ -1,5 +1,7 @@
 """Fragmentation (RFC 6455 section 5.4) and control frame rules (section 5.5)."""
 
+import time
+
 import pytest
 
 import rfc6455
@@ -35,6 +37,21 @@ def test_pings_between_fragments_answered_in_order(target):
                 ws.send_frame(rfc6455.OP_PING, f"ping {i}".encode())
         for i in range(len(fragments) - 1):
             ws.expect_pong(f"ping {i}".encode())
+        ws.expect_error_event(NOT_AUTHENTICATED)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 7, 20], ids=lambda cut: f"cut-after-{cut}-bytes")
+def test_fragment_then_partial_frame_reassembled(target, cut):
+    # One write carries a whole non-final fragment and the start of the
+    # next frame, so the server reads a fragment it can consume together
+    # with a frame it cannot complete yet.
+    payload = probe_envelope(200)
+    first = rfc6455.encode_frame(rfc6455.OP_TEXT, payload[:100], fin=False)
+    second = rfc6455.encode_frame(rfc6455.OP_CONTINUATION, payload[100:], fin=True)
+    with WebSocket.open(target) as ws:
+        ws.send_raw(first + second[:cut])
+        time.sleep(0.2)
+        ws.send_raw(second[cut:])
         ws.expect_error_event(NOT_AUTHENTICATED)
 
 

@@ -153,13 +153,6 @@ def _recv_before(sock: socket.socket, deadline: float, what: str) -> bytes:
         return b""
 
 
-@dataclasses.dataclass
-class CloseResult:
-    code: int | None
-    reason: bytes
-    frames_before: list[Frame]
-
-
 class WebSocket:
     """One client connection after a successful opening handshake."""
 
@@ -267,25 +260,17 @@ class WebSocket:
             frame, _ = rfc6455.decode_frame(self.buffer)
             raise AssertionError(f"unexpected frame from the server: {frame!r}")
 
-    def expect_close(self, code: int | None, *, allow_frames_before: bool = False,
-                     reply: bool = True) -> CloseResult:
+    def expect_close(self, code: int | None, *, reply: bool = True) -> None:
         """Assert that the server closes with code, then closes TCP.
 
         code None expects a close frame without a payload. The code is
-        compared exactly. Unless allow_frames_before is set, the close frame
-        must be the next frame. With reply set the test sends a close frame
-        back, as RFC 6455 section 5.5.1 requires of an endpoint.
+        compared exactly, and the close frame must be the next frame. With
+        reply set the test sends a close frame back, as RFC 6455 section
+        5.5.1 requires of an endpoint.
         """
-        frames_before = []
-        while True:
-            frame = self.recv_frame()
-            if frame.opcode == rfc6455.OP_CLOSE:
-                break
-            frames_before.append(frame)
+        frame = self.recv_frame()
+        assert frame.opcode == rfc6455.OP_CLOSE, f"expected a close frame with code {code}, first got {frame!r}"
         actual = frame.close_code()
-        if not allow_frames_before:
-            assert not frames_before, (
-                f"expected a close frame with code {code}, first got {frames_before!r}")
         assert len(frame.payload) != 1, f"server sent a close payload of 1 byte: {frame.payload!r}"
         assert actual not in rfc6455.FORBIDDEN_CLOSE_CODES, (
             f"server sent close code {actual}, which must never appear in a close frame")
@@ -300,7 +285,6 @@ class WebSocket:
         if reply:
             self.send_raw(rfc6455.encode_frame(rfc6455.OP_CLOSE, rfc6455.close_payload(actual)))
         self.expect_tcp_close()
-        return CloseResult(actual, reason, frames_before)
 
     def expect_tcp_close(self, timeout: float = TIMEOUT_S) -> None:
         """Assert that the server closes TCP without sending anything more."""
