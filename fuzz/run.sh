@@ -15,19 +15,35 @@ case $seconds in
     ''|*[!0-9]*|0) echo "fuzz: invalid time per target '$seconds'; expected a positive number of seconds" >&2; exit 2 ;;
 esac
 
-if [ ! -f "$build/build.ninja" ]; then
-    CC=clang meson setup "$build" "$root" -Dfuzz=true >/dev/null
-fi
-
-targets=
-for source in "$root"/fuzz/fuzz_*.c; do
-    targets="$targets $(basename "$source" .c)"
-done
-# shellcheck disable=SC2086 # one argument per target
-meson compile -C "$build" $targets >/dev/null
-
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT INT TERM
+
+# Prints the output of a failed build step and exits.
+run_quietly() {
+    if ! "$@" >"$scratch/build.log" 2>&1; then
+        cat "$scratch/build.log" >&2
+        echo "fuzz: '$*' failed" >&2
+        exit 2
+    fi
+}
+
+if [ ! -f "$build/build.ninja" ]; then
+    run_quietly env CC=clang meson setup "$build" "$root" -Dfuzz=true
+fi
+
+# The targets are the fuzz_* executables that fuzz/meson.build defines.
+targets=$(meson introspect "$build" --targets | /usr/bin/python3 -c '
+import json, sys
+for target in json.load(sys.stdin):
+    if target["type"] == "executable" and target["name"].startswith("fuzz_"):
+        print(target["name"])')
+if [ -z "$targets" ]; then
+    echo "fuzz: $build defines no fuzz_* targets; was it configured with -Dfuzz=true?" >&2
+    exit 2
+fi
+# shellcheck disable=SC2086 # one argument per target
+run_quietly meson compile -C "$build" $targets
+
 failed=0
 
 for target in $targets; do
