@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the HTTP request-head parser and its helpers:
- * http_parse_request, http_find_header, http_header_has_token and
- * http_percent_decode. Input layout: one byte that picks the head size
+ * http_parse_request, http_find_header, http_header_has_token,
+ * http_path_len and http_percent_decode. Input layout: one byte that picks the head size
  * limit, then the bytes a client sent. Besides memory errors it checks that
  * a parsed head only points into the buffer, that every shorter prefix of
  * a valid head is incomplete rather than wrong, and that percent-decoding
@@ -119,6 +119,13 @@ static void check_request(const char *buf, size_t len, size_t max_head,
                    points_into(req->target, req->target_len, buf, req->head_len),
                "target outside the head");
     FUZZ_CHECK(req->target[0] == '/', "target not in origin-form");
+    size_t path_len = http_path_len(req);
+    FUZZ_CHECK(path_len > 0 && path_len <= req->target_len,
+               "path length outside the target");
+    FUZZ_CHECK(memchr(req->target, '?', path_len) == NULL,
+               "path contains the query's '?'");
+    FUZZ_CHECK(path_len == req->target_len || req->target[path_len] == '?',
+               "path does not end at the query");
     FUZZ_CHECK(req->version_minor == 0 || req->version_minor == 1,
                "version other than HTTP/1.0 or HTTP/1.1 accepted");
     FUZZ_CHECK(req->header_count <= HTTP_MAX_HEADERS, "too many headers stored");
