@@ -3,9 +3,9 @@
 #
 # Usage: packaging/build-deb.sh
 #
-# The source tree (tracked and untracked files that git does not ignore) is
-# copied to a scratch folder with packaging/debian as debian/, then built
-# with `dpkg-buildpackage -us -uc -b`. Missing build dependencies are
+# The committed tree (git archive HEAD) is unpacked in a scratch folder
+# with packaging/debian as debian/, then built with
+# `dpkg-buildpackage -us -uc -b`, so commit changes before building. Missing build dependencies are
 # installed with apt-get when running as root. Lintian must report no
 # error; its warnings are printed.
 set -eu
@@ -22,14 +22,12 @@ trap 'rm -rf "$scratch"' EXIT INT TERM
 tree="$scratch/signal-server-$upstream_version"
 mkdir -p "$tree"
 
-# Copy the tree without .git, build folders or earlier packages.
+# The committed tree (HEAD), so files other work has left uncommitted in
+# the working tree cannot break or leak into the package.
 cd "$top"
-git ls-files -z --cached --others --exclude-standard |
-    xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    grep -zv '^dist/' |
-    tar --null -T - -cf - | tar -xf - -C "$tree"
+git archive --format=tar HEAD | tar -xf - -C "$tree"
 rm -rf "$tree/debian"
-cp -r "$top/packaging/debian" "$tree/debian"
+cp -r "$tree/packaging/debian" "$tree/debian"
 
 # Build dependencies, from debian/control.
 cd "$tree"

@@ -14,6 +14,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/packaging/chroot-common.sh"
 deb=${1:-$(ls -t "$top"/dist/signal-server_*.deb 2>/dev/null | head -n 1)}
 if [ -z "$deb" ] || [ ! -f "$deb" ]; then
     echo "check-deb-install: no package found; run packaging/build-deb.sh first" >&2
@@ -21,26 +22,6 @@ if [ -z "$deb" ] || [ ! -f "$deb" ]; then
 fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "check-deb-install: needs root for debootstrap and chroot" >&2
-    exit 2
-fi
-
-# The mirror: the first bookworm source of the host's apt, in either the
-# one-line or the deb822 format.
-mirror=$(
-    {
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-            awk '$1 == "deb" && $0 ~ / bookworm / { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }'
-        for f in /etc/apt/sources.list.d/*.sources; do
-            [ -e "$f" ] || continue
-            awk 'BEGIN { RS = ""; FS = "\n" }
-                 /(^|\n)Suites:[^\n]*bookworm( |\n|$)/ && !/(^|\n)Enabled: *no/ {
-                     for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { split($i, u, " "); print u[2]; exit }
-                 }' "$f"
-        done
-    } | grep -v security | head -n 1
-)
-if [ -z "$mirror" ]; then
-    echo "check-deb-install: no bookworm mirror found in /etc/apt/sources.list{,.d}" >&2
     exit 2
 fi
 
@@ -61,25 +42,10 @@ fail() {
     exit 1
 }
 
-echo "\$ debootstrap --variant=minbase bookworm $root $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 || {
-    tail -n 30 "$root.debootstrap.log" >&2
-    rm -f "$root.debootstrap.log"
-    fail "debootstrap failed; the last 30 lines are above"
-}
-rm -f "$root.debootstrap.log"
+bootstrap_root "$root" || fail "cannot create the Debian root"
 mount -t proc proc "$root/proc"
-
-cp "$deb" "$root/tmp/"
 name=$(basename "$deb")
-
-echo "\$ apt-get install -y ./$name   (in the chroot)"
-in_root apt-get update -qq
-in_root sh -c "cd /tmp && apt-get install -y -q ./$name" >"$root/tmp/install.log" 2>&1 || {
-    cat "$root/tmp/install.log"
-    fail "apt-get install ./$name failed"
-}
-grep '^Setting up ' "$root/tmp/install.log"
+install_deb "$root" "$deb" || fail "cannot install $name"
 in_root dpkg -s signal-server | grep -q '^Status: install ok installed' ||
     fail "signal-server is not installed"
 
@@ -87,6 +53,9 @@ echo "\$ signal-server --version"
 in_root signal-server --version || fail "signal-server --version exited with status $?"
 echo "\$ signalctl --version"
 in_root signalctl --version || fail "signalctl --version exited with status $?"
+
+echo "\$ test -x /bin/kill   (ExecReload of the service)"
+in_root test -x /bin/kill || fail "/bin/kill is missing; the package must depend on procps"
 
 echo "\$ getent passwd signal-server"
 in_root getent passwd signal-server || fail "postinst did not create the signal-server user"
