@@ -126,6 +126,7 @@ def test_probes_ready_right_after_ready(start, listener):
         readyz = request(daemon, "GET", "/readyz")
         status = request(daemon, "GET", REST_PREFIX + "/status").json()
         assert daemon.stop() == 0
+        assert listener.next_state_change(READY_TIMEOUT_S) == [("STOPPING", "1")]
         assert readyz.status == 200, f"start {attempt}: /readyz right after READY=1: {readyz}"
         assert status["isReady"] is True, f"start {attempt}: /status right after READY=1: {status}"
 
