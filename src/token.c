@@ -6,19 +6,25 @@
  * accepts an HS256 token without checking its signature. It also matches
  * algorithm names case-insensitively, so "hs256" passes as HS256. All three
  * were found by running libjwt 1.10.2. The claims are read from libjwt's own
- * parse of the verified payload. No state, so any thread may call these
- * functions.
+ * parse of the verified payload. Tokens of the ignis JWT service carry the
+ * user id in an AES-256-CBC encrypted claim, which is decrypted here with
+ * OpenSSL. No state, so any thread may call these functions.
  */
 #include "token.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 #include <jwt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "base64.h"
+#include "utf8.h"
 
 /* Decodes one base64url segment without padding (RFC 7515 section 2) by
  * rewriting it as standard base64 for the strict decoder, which also
@@ -158,16 +164,284 @@ static enum token_result check_times(const cJSON *claims, long leeway_s,
     return TOKEN_OK;
 }
 
-/* Copies "sub", or "userId" when "sub" is not a string, into user_id. The
- * id must be a non-empty string of at most TOKEN_USER_ID_MAX bytes. */
-static enum token_result copy_user_id(const cJSON *claims, char *user_id)
+/* Copies n bytes of text as the user id: non-empty, at most
+ * TOKEN_USER_ID_MAX bytes, valid UTF-8 and without NUL. */
+static enum token_result copy_user_id_bytes(const char *text, size_t n,
+                                            char *user_id)
+{
+    if (n == 0 || n > TOKEN_USER_ID_MAX || memchr(text, '\0', n) != NULL ||
+        !utf8_is_valid((const uint8_t *)text, n))
+        return TOKEN_NO_SUBJECT;
+    memcpy(user_id, text, n);
+    user_id[n] = '\0';
+    return TOKEN_OK;
+}
+
+/* Claims the ignis JWT service leaves in clear. It encrypts all others. */
+static const char *const standard_claims[] = {"iss", "sub", "aud", "jti",
+                                              "nbf", "exp", "iat"};
+
+#define CLAIM_KEY_LEN 32 /* AES-256 */
+#define CLAIM_IV_LEN 16  /* AES block */
+
+static bool is_standard_claim(const char *name)
+{
+    for (size_t i = 0; i < sizeof standard_claims / sizeof standard_claims[0];
+         i++) {
+        if (strcmp(name, standard_claims[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Makes the AES key as the ignis service does: the application secret cut
+ * to 32 bytes or padded with the character '0' up to 32. ignis-helpers
+ * 0.0.7 cuts and pads JavaScript characters, the same as bytes for an
+ * ASCII secret, and its AES call fails for a key that is not 32 bytes in
+ * UTF-8, so no ignis token is encrypted under another kind of key. */
+static void derive_claim_key(const uint8_t *secret, size_t secret_len,
+                             uint8_t key[CLAIM_KEY_LEN])
+{
+    size_t n = secret_len < CLAIM_KEY_LEN ? secret_len : CLAIM_KEY_LEN;
+
+    memcpy(key, secret, n);
+    memset(key + n, '0', CLAIM_KEY_LEN - n);
+}
+
+/* Decrypts one encrypted claim name or value: base64 of a 16-byte IV and
+ * the AES-256-CBC ciphertext with PKCS#7 padding. out (capacity
+ * TOKEN_MAX_LEN) receives the text and a NUL after it. False when the
+ * text is not such a ciphertext under this key or its padding is wrong. */
+static bool decrypt_claim(const uint8_t key[CLAIM_KEY_LEN], const char *text,
+                          char *out, size_t *out_len)
+{
+    uint8_t raw[TOKEN_MAX_LEN];
+    size_t raw_len = 0;
+    size_t n = strlen(text);
+
+    if (n > TOKEN_MAX_LEN || !base64_decode(text, n, raw, sizeof raw, &raw_len))
+        return false;
+    if (raw_len < CLAIM_IV_LEN + 16 || (raw_len - CLAIM_IV_LEN) % 16 != 0)
+        return false;
+
+    /* EVP_DecryptUpdate may write up to one block more than it is given,
+     * and the NUL needs one byte: raw_len + 1 fits in TOKEN_MAX_LEN. */
+    int ciphertext_len = (int)(raw_len - CLAIM_IV_LEN);
+    int update_len = 0, final_len = 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    bool ok = ctx != NULL &&
+              EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, raw) == 1 &&
+              EVP_DecryptUpdate(ctx, (uint8_t *)out, &update_len,
+                                raw + CLAIM_IV_LEN, ciphertext_len) == 1 &&
+              EVP_DecryptFinal_ex(ctx, (uint8_t *)out + update_len,
+                                  &final_len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok)
+        return false;
+    *out_len = (size_t)(update_len + final_len);
+    out[*out_len] = '\0';
+    return true;
+}
+
+/* True when a JSON string literal contains the escape \u0000, which cJSON
+ * would decode into a NUL that ends its C string early. */
+static bool json_string_has_nul(const char *text, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (i + 5 < n && memcmp(text + i + 1, "u0000", 5) == 0)
+            return true;
+        i++; /* skip the escaped character, "\\" included */
+    }
+    return false;
+}
+
+static bool is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* True when text[0..n) is a JSON integer: an optional minus sign and
+ * digits without a leading zero. */
+static bool is_json_integer(const char *text, size_t n)
+{
+    size_t i = n > 0 && text[0] == '-' ? 1 : 0;
+
+    if (i == n || (text[i] == '0' && n - i > 1))
+        return false;
+    for (; i < n; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+/* True when text[0..n) matches the JSON number grammar (RFC 8259 section
+ * 6). cJSON's parser also takes forms JSON forbids, such as "007". */
+static bool is_json_number(const char *text, size_t n)
+{
+    size_t i = 0;
+
+    if (i < n && text[i] == '-')
+        i++;
+    if (i < n && text[i] == '0') {
+        i++;
+    } else if (i < n && text[i] >= '1' && text[i] <= '9') {
+        while (i < n && text[i] >= '0' && text[i] <= '9')
+            i++;
+    } else {
+        return false;
+    }
+    if (i < n && text[i] == '.') {
+        size_t digits = ++i;
+        while (i < n && text[i] >= '0' && text[i] <= '9')
+            i++;
+        if (i == digits)
+            return false;
+    }
+    if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+        i++;
+        if (i < n && (text[i] == '+' || text[i] == '-'))
+            i++;
+        size_t digits = i;
+        while (i < n && text[i] >= '0' && text[i] <= '9')
+            i++;
+        if (i == digits)
+            return false;
+    }
+    return i == n;
+}
+
+/* Writes a JSON number as decimal text: an integer as written, an
+ * integral value below 2^53 in magnitude in full ("1e3" gives "1000"),
+ * and any other number as the shortest %g text that reads back as the
+ * same double. */
+static enum token_result copy_number_user_id(const char *text, size_t n,
+                                             double value, char *user_id)
+{
+    char decimal[64];
+
+    if (is_json_integer(text, n))
+        return copy_user_id_bytes(text, n, user_id);
+    if (!isfinite(value))
+        return TOKEN_NO_SUBJECT; /* beyond the range of a double */
+    if (value > -9007199254740992.0 && value < 9007199254740992.0 &&
+        value == (double)(long long)value) {
+        snprintf(decimal, sizeof decimal, "%lld", (long long)value);
+    } else {
+        for (int precision = 1; precision <= 17; precision++) {
+            snprintf(decimal, sizeof decimal, "%.*g", precision, value);
+            if (strtod(decimal, NULL) == value)
+                break;
+        }
+    }
+    return copy_user_id_bytes(decimal, strlen(decimal), user_id);
+}
+
+/* Reads the decrypted value of the userId claim. ignis 0.0.7 encrypts JSON
+ * text. Earlier releases encrypted the bare string, so text that is not
+ * JSON is the user id as it is. A JSON string gives its content and a
+ * number its decimal text. Any other JSON value (true, null, an object or
+ * an array) is no user id, like the same value in a clear claim. */
+static enum token_result user_id_from_claim_text(const char *text, size_t n,
+                                                 char *user_id)
+{
+    const char *end = NULL;
+    cJSON *value = cJSON_ParseWithLengthOpts(text, n, &end, false);
+
+    /* cJSON stops after the first value, so check that only JSON
+     * whitespace follows it. */
+    if (value != NULL) {
+        const char *p = end;
+        while (p < text + n && is_json_space(*p))
+            p++;
+        if (p != text + n) {
+            cJSON_Delete(value);
+            value = NULL;
+        }
+    }
+
+    /* The trimmed text of the value, for the number grammar check. */
+    const char *first = text;
+    const char *last = text + n;
+    while (first < last && is_json_space(*first))
+        first++;
+    while (last > first && is_json_space(last[-1]))
+        last--;
+    size_t trimmed_len = (size_t)(last - first);
+
+    enum token_result result;
+    if (cJSON_IsString(value)) {
+        result = json_string_has_nul(text, n)
+                     ? TOKEN_NO_SUBJECT
+                     : copy_user_id_bytes(value->valuestring,
+                                          strlen(value->valuestring), user_id);
+    } else if (cJSON_IsNumber(value) && is_json_number(first, trimmed_len)) {
+        result = copy_number_user_id(first, trimmed_len, value->valuedouble,
+                                     user_id);
+    } else if (cJSON_IsNumber(value) || value == NULL) {
+        result = copy_user_id_bytes(text, n, user_id);
+    } else {
+        result = TOKEN_NO_SUBJECT;
+    }
+    cJSON_Delete(value);
+    return result;
+}
+
+/* Finds the encrypted claim whose name decrypts to "userId" and reads its
+ * value. Claims that do not decrypt under the key are skipped. Two claims
+ * named userId make the user id ambiguous, so neither is used. */
+static enum token_result copy_encrypted_user_id(const cJSON *claims,
+                                                const uint8_t *claims_secret,
+                                                size_t claims_secret_len,
+                                                char *user_id)
+{
+    uint8_t key[CLAIM_KEY_LEN];
+    char plain[TOKEN_MAX_LEN];
+    size_t plain_len = 0;
+    const cJSON *found = NULL;
+    enum token_result result = TOKEN_NO_SUBJECT;
+
+    if (claims_secret_len == 0)
+        return TOKEN_NO_SUBJECT;
+    derive_claim_key(claims_secret, claims_secret_len, key);
+
+    for (const cJSON *claim = claims->child; claim != NULL;
+         claim = claim->next) {
+        if (!cJSON_IsString(claim) || is_standard_claim(claim->string))
+            continue;
+        if (!decrypt_claim(key, claim->string, plain, &plain_len))
+            continue;
+        if (plain_len != 6 || memcmp(plain, "userId", 6) != 0)
+            continue;
+        if (found != NULL)
+            goto out;
+        found = claim;
+    }
+    if (found != NULL && decrypt_claim(key, found->valuestring, plain, &plain_len))
+        result = user_id_from_claim_text(plain, plain_len, user_id);
+out:
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(plain, sizeof plain);
+    return result;
+}
+
+/* Copies the user id into user_id: "sub" when it is a string, else a
+ * string "userId" claim, else the encrypted userId claim of an ignis
+ * token. A clear id must be a non-empty string of at most
+ * TOKEN_USER_ID_MAX bytes. */
+static enum token_result copy_user_id(const cJSON *claims,
+                                      const uint8_t *claims_secret,
+                                      size_t claims_secret_len, char *user_id)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(claims, "sub");
 
     if (!cJSON_IsString(id))
         id = cJSON_GetObjectItemCaseSensitive(claims, "userId");
     if (!cJSON_IsString(id))
-        return TOKEN_NO_SUBJECT;
+        return copy_encrypted_user_id(claims, claims_secret, claims_secret_len,
+                                      user_id);
 
     size_t n = strlen(id->valuestring);
     if (n == 0 || n > TOKEN_USER_ID_MAX)
@@ -177,8 +451,9 @@ static enum token_result copy_user_id(const cJSON *claims, char *user_id)
 }
 
 /* Reads the claims from libjwt's parse of the verified payload. */
-static enum token_result check_claims(jwt_t *jwt, long leeway_s, time_t now,
-                                      char *user_id)
+static enum token_result check_claims(jwt_t *jwt, const uint8_t *claims_secret,
+                                      size_t claims_secret_len, long leeway_s,
+                                      time_t now, char *user_id)
 {
     char *json = jwt_get_grants_json(jwt, NULL);
     cJSON *claims = json != NULL ? cJSON_Parse(json) : NULL;
@@ -187,7 +462,8 @@ static enum token_result check_claims(jwt_t *jwt, long leeway_s, time_t now,
     if (cJSON_IsObject(claims)) {
         result = check_times(claims, leeway_s, now);
         if (result == TOKEN_OK)
-            result = copy_user_id(claims, user_id);
+            result = copy_user_id(claims, claims_secret, claims_secret_len,
+                                  user_id);
     }
     cJSON_Delete(claims);
     free(json);
@@ -197,6 +473,16 @@ static enum token_result check_claims(jwt_t *jwt, long leeway_s, time_t now,
 enum token_result token_verify(const char *token, size_t len,
                                const uint8_t *secret, size_t secret_len,
                                long leeway_s, time_t now, char *user_id)
+{
+    return token_verify_with_claims_secret(token, len, secret, secret_len,
+                                           secret, secret_len, leeway_s, now,
+                                           user_id);
+}
+
+enum token_result token_verify_with_claims_secret(
+    const char *token, size_t len, const uint8_t *secret, size_t secret_len,
+    const uint8_t *claims_secret, size_t claims_secret_len, long leeway_s,
+    time_t now, char *user_id)
 {
     char copy[TOKEN_MAX_LEN + 1];
     size_t header_len = 0, payload_len = 0;
@@ -232,7 +518,8 @@ enum token_result token_verify(const char *token, size_t len,
         return TOKEN_BAD_ALGORITHM;
     }
 
-    result = check_claims(jwt, leeway_s, now, user_id);
+    result = check_claims(jwt, claims_secret, claims_secret_len, leeway_s, now,
+                          user_id);
     jwt_free(jwt);
     return result;
 }

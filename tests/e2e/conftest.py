@@ -58,7 +58,7 @@ class Target:
 
 
 class ServerProcess:
-    """One signal-server child with its stderr in a file."""
+    """One signal-server child with its stdout and stderr in one file."""
 
     def __init__(self, binary: str, flags: dict, log_path: Path):
         self.binary = binary
@@ -76,21 +76,29 @@ class ServerProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_listening(self) -> tuple:
-        deadline = time.monotonic() + LISTEN_TIMEOUT_S
+    def wait_for_line(self, pattern: str, count: int = 1, timeout: float = LISTEN_TIMEOUT_S) -> re.Match:
+        """Wait until the output has `count` lines matching `pattern`; return the last match."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(r"event=listening addr=(\S+)", self.log_text())
-            if match:
-                self.addr = match.group(1)
-                host, _, port = self.addr.rpartition(":")
-                return host, int(port)
+            matches = list(re.finditer(pattern, self.log_text()))
+            if len(matches) >= count:
+                return matches[count - 1]
             if self.popen.poll() is not None:
                 break
             time.sleep(0.02)
-        self.kill()
-        raise RuntimeError(
-            f"{self.binary} printed no event=listening line (exit status {self.popen.returncode}); output:\n{self.log_text()}"
+        raise AssertionError(
+            f"{self.binary} printed no line matching {pattern!r} (exit status {self.popen.poll()}); output:\n{self.log_text()[-8000:]}"
         )
+
+    def wait_listening(self) -> tuple:
+        try:
+            match = self.wait_for_line(r"event=listening addr=(\S+)")
+        except AssertionError:
+            self.kill()
+            raise
+        self.addr = match.group(1)
+        host, _, port = self.addr.rpartition(":")
+        return host, int(port)
 
     def terminate(self) -> Optional[int]:
         """Send SIGTERM and return the exit status, or None when it did not exit in time."""
@@ -130,7 +138,7 @@ def start_server(config, flags: dict, log_path: Path) -> Target:
         pytest.fail(f"server binary {binary} is missing or not executable; build it or pass --server-bin")
     process = ServerProcess(binary, flags, log_path)
     host, port = process.wait_listening()
-    return Target(host, port, flags["jwt_secret"], ("admin", "admin"), False, process)
+    return Target(host, port, flags.get("jwt_secret"), (flags.get("admin_user"), flags.get("admin_password")), False, process)
 
 
 def stop_and_check(target: Target):
@@ -160,14 +168,16 @@ def target(request, tmp_path_factory):
         yield Target(url.hostname, url.port or 80, secret, (user, password), True)
         return
     secret = config.getoption("jwt_secret") or "e2e-secret"
-    log_path = tmp_path_factory.mktemp("server") / "stderr.log"
+    log_path = tmp_path_factory.mktemp("server") / "output.log"
     server = start_server(config, default_flags(secret), log_path)
     yield server
     stop_and_check(server)
 
 
 class OwnServers:
-    """Starts servers with test-specific flags on top of the defaults.
+    """Factory of servers with test-specific flags on top of the defaults.
+
+    A flag given as None is left out, so a --config file can set that key.
 
     Against an external --target-url the configuration cannot be chosen,
     so a call skips the test and names the flags it needed."""
@@ -184,6 +194,7 @@ class OwnServers:
             pytest.skip(f"needs a signal-server of its own{started_with}; skipped for an external --target-url")
         flags = default_flags(self.config.getoption("jwt_secret") or "e2e-secret")
         flags.update(overrides)
+        flags = {key: value for key, value in flags.items() if value is not None}
         log_path = self.directory / f"server-{len(self.targets)}.log"
         target = start_server(self.config, flags, log_path)
         self.targets.append(target)

@@ -1,10 +1,10 @@
 """Independent client for the signal-server wire protocol.
 
-Written from the protocol description alone, with no code of the server:
-HS256 JWTs minted with hmac/base64/json, ECDH P-256 and HKDF-SHA256 and
-AES-256-GCM from `cryptography`, WebSocket sessions on the `websockets`
-package, raw HTTP/WebSocket helpers for requests that package cannot
-express, and a REST client for the admin API.
+Written from the protocol description alone, with no code of the server.
+HS256 JWTs are minted with hmac, base64 and json. ECDH P-256, HKDF-SHA256
+and AES-256-GCM come from `cryptography`, WebSocket sessions from the
+`websockets` package. Raw HTTP and WebSocket helpers send what that
+package cannot express, and `Rest` drives the admin API.
 """
 
 import asyncio
@@ -19,6 +19,7 @@ import re
 import socket
 import struct
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -427,9 +428,7 @@ class Rest:
 
 def quote(segment: str) -> str:
     """Percent-encode one path segment, every reserved character included."""
-    from urllib.parse import quote as url_quote
-
-    return url_quote(segment, safe="")
+    return urllib.parse.quote(segment, safe="")
 
 
 # --- Raw HTTP and WebSocket frames ----------------------------------------------

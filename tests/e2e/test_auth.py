@@ -155,7 +155,7 @@ async def test_join_before_authentication_rejected(target):
         await client.authenticate(sub="late")
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]", '"authenticate"', '{"data": {}}', '{"event": 7}'])
+@pytest.mark.parametrize("text", ["not json", "null", "[1, 2]", '"authenticate"', '{"data": {}}', '{"event": 7}'])
 async def test_malformed_message_before_authentication(target, text):
     async with session(target) as client:
         await client.send_text(text)

@@ -1,6 +1,6 @@
 """Per-client AES-256-GCM: every server message after `connected` is sealed
 with the session key, sealed client messages are handled like plain ones,
-and broken wrappers are answered with an error without closing."""
+and a broken wrapper gets an error event while the connection stays open."""
 
 import json
 import os

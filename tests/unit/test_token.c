@@ -1,8 +1,10 @@
 /*
  * Unit tests of JWT verification. The tokens in token_vectors.h are minted
- * by tests/vectors/make_token_vectors.py with Python's hmac module, so the
- * verifier is checked against tokens that libjwt did not make. Every test
- * passes a fixed "now", so none depends on the clock.
+ * by tests/vectors/make_token_vectors.py: signatures with Python's hmac
+ * module, and the encrypted claims of ignis tokens with the cryptography
+ * package. So the verifier is checked against tokens that libjwt did not
+ * make, laid out and keyed by code other than the code under test. Every
+ * test passes a fixed "now", so none depends on the clock.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -95,6 +97,132 @@ START_TEST(test_verify_vector)
                   token_result_name(c->expected));
     if (c->user_id != NULL)
         ck_assert_str_eq(user_id, c->user_id);
+}
+END_TEST
+
+/* Tokens of the ignis JWT service, whose user id sits in an encrypted
+ * claim. The generator encrypts with the application secret named here,
+ * or with the signing secret where the case gives no claims secret. */
+struct ignis_case {
+    const char *name;
+    const char *token;
+    const char *secret;        /* signing secret */
+    const char *claims_secret; /* NULL: token_verify, the signing secret */
+    enum token_result expected;
+    const char *user_id; /* expected on TOKEN_OK */
+};
+
+#define IGNIS(token, secret, claims_secret, expected, user_id)                 \
+    {                                                                          \
+#token, VECTOR_JWT_##token, secret, claims_secret, expected, user_id   \
+    }
+
+static const struct ignis_case ignis_cases[] = {
+    /* The value as JSON text (ignis 0.0.7) and as a bare string (earlier
+     * releases), under secrets longer than, shorter than and exactly 32
+     * characters. */
+    IGNIS(IGNIS_JSON_VALUE, VECTOR_SECRET, NULL, TOKEN_OK, "user-42"),
+    IGNIS(IGNIS_BARE_VALUE, VECTOR_SECRET, NULL, TOKEN_OK, "user-legacy-7"),
+    IGNIS(IGNIS_SHORT_SECRET, VECTOR_IGNIS_SHORT_SECRET, NULL, TOKEN_OK,
+          "short-user"),
+    IGNIS(IGNIS_EXACT_SECRET, VECTOR_IGNIS_EXACT_SECRET, NULL, TOKEN_OK,
+          "exact-user"),
+    IGNIS(IGNIS_NO_TIMES, VECTOR_SECRET, NULL, TOKEN_OK, "timeless-ignis"),
+    /* The key is the secret cut to 32 characters or padded with '0'. */
+    IGNIS(IGNIS_JSON_VALUE, VECTOR_SECRET, "unit-test-secret-0123456789abcde",
+          TOKEN_OK, "user-42"),
+    IGNIS(IGNIS_JSON_VALUE, VECTOR_SECRET,
+          "unit-test-secret-0123456789abcdeXYZ", TOKEN_OK, "user-42"),
+    IGNIS(IGNIS_JSON_VALUE, VECTOR_SECRET, "unit-test-secret-0123456789abcd",
+          TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_SHORT_SECRET, VECTOR_IGNIS_SHORT_SECRET, "short-app-secret00",
+          TOKEN_OK, "short-user"),
+    IGNIS(IGNIS_SHORT_SECRET, VECTOR_IGNIS_SHORT_SECRET,
+          "short-app-secret0000000000000000", TOKEN_OK, "short-user"),
+    IGNIS(IGNIS_SHORT_SECRET, VECTOR_IGNIS_SHORT_SECRET, "short-app-secreT",
+          TOKEN_NO_SUBJECT, NULL),
+    /* A signing secret and an application secret of their own. */
+    IGNIS(IGNIS_SEPARATE_APP_SECRET, VECTOR_SECRET, VECTOR_IGNIS_APP_SECRET,
+          TOKEN_OK, "app-user"),
+    IGNIS(IGNIS_SEPARATE_APP_SECRET, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT,
+          NULL),
+    IGNIS(IGNIS_WRONG_APP_SECRET, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_JSON_VALUE, VECTOR_SECRET, "", TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_SHORT_SECRET, VECTOR_SECRET, NULL, TOKEN_BAD_SIGNATURE, NULL),
+    /* Numbers give their decimal text, and text that is not JSON is kept. */
+    IGNIS(IGNIS_NUMBER_VALUE, VECTOR_SECRET, NULL, TOKEN_OK, "42"),
+    IGNIS(IGNIS_NEGATIVE_NUMBER, VECTOR_SECRET, NULL, TOKEN_OK, "-7"),
+    IGNIS(IGNIS_EXPONENT_NUMBER, VECTOR_SECRET, NULL, TOKEN_OK, "1000"),
+    IGNIS(IGNIS_FRACTION_NUMBER, VECTOR_SECRET, NULL, TOKEN_OK, "2.5"),
+    IGNIS(IGNIS_LEADING_ZERO, VECTOR_SECRET, NULL, TOKEN_OK, "007"),
+    IGNIS(IGNIS_JSON_SPACES, VECTOR_SECRET, NULL, TOKEN_OK, "spaced"),
+    IGNIS(IGNIS_QUOTED_NOT_JSON, VECTOR_SECRET, NULL, TOKEN_OK, "\"abc\"x"),
+    IGNIS(IGNIS_UNICODE_ESCAPED, VECTOR_SECRET, NULL, TOKEN_OK,
+          "\xc3\xa9l\xc3\xa8ve"),
+    IGNIS(IGNIS_UNICODE_RAW, VECTOR_SECRET, NULL, TOKEN_OK,
+          "\xc3\xa9l\xc3\xa8ve"),
+    IGNIS(IGNIS_BARE_UNICODE, VECTOR_SECRET, NULL, TOKEN_OK,
+          "\xc3\xa9l\xc3\xa8ve"),
+    IGNIS(IGNIS_VALUE_AT_MAX, VECTOR_SECRET, NULL, TOKEN_OK, NULL),
+    /* Values that are no user id. */
+    IGNIS(IGNIS_VALUE_OBJECT, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_TRUE, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_EMPTY_STRING, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_EMPTY, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_NUL_ESCAPE, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_INVALID_UTF8, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_OVER_MAX, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    /* Clear claims come first, and times are still enforced. */
+    IGNIS(IGNIS_WITH_SUB, VECTOR_SECRET, NULL, TOKEN_OK, "clear-sub"),
+    IGNIS(IGNIS_CLEAR_USER_ID, VECTOR_SECRET, NULL, TOKEN_OK, "clear-user"),
+    IGNIS(IGNIS_EXPIRED, VECTOR_SECRET, NULL, TOKEN_EXPIRED, NULL),
+    /* Claims that do not decrypt are skipped, and two userId claims are
+     * ambiguous. */
+    IGNIS(IGNIS_CORRUPTED_OTHER_CLAIM, VECTOR_SECRET, NULL, TOKEN_OK,
+          "user-42"),
+    IGNIS(IGNIS_CORRUPTED_NAME, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_CORRUPTED_VALUE, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_NON_CIPHERTEXT_CLAIMS, VECTOR_SECRET, NULL, TOKEN_OK,
+          "user-42"),
+    IGNIS(IGNIS_TWO_USER_IDS, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+};
+
+START_TEST(test_verify_ignis_vector)
+{
+    const struct ignis_case *c = &ignis_cases[_i];
+    char user_id[TOKEN_USER_ID_MAX + 1];
+    enum token_result result;
+
+    memset(user_id, 0, sizeof user_id);
+    if (c->claims_secret == NULL)
+        result = token_verify(c->token, strlen(c->token),
+                              (const uint8_t *)c->secret, strlen(c->secret), 0,
+                              VECTOR_NOW, user_id);
+    else
+        result = token_verify_with_claims_secret(
+            c->token, strlen(c->token), (const uint8_t *)c->secret,
+            strlen(c->secret), (const uint8_t *)c->claims_secret,
+            strlen(c->claims_secret), 0, VECTOR_NOW, user_id);
+    ck_assert_msg(result == c->expected, "%s (claims secret %s): %s, expected %s",
+                  c->name, c->claims_secret ? c->claims_secret : "signing secret",
+                  token_result_name(result), token_result_name(c->expected));
+    if (c->user_id != NULL)
+        ck_assert_str_eq(user_id, c->user_id);
+}
+END_TEST
+
+START_TEST(test_ignis_user_id_at_max)
+{
+    char user_id[TOKEN_USER_ID_MAX + 1];
+
+    memset(user_id, 'z', sizeof user_id);
+    ck_assert_int_eq(token_verify(VECTOR_JWT_IGNIS_VALUE_AT_MAX,
+                                  strlen(VECTOR_JWT_IGNIS_VALUE_AT_MAX), secret,
+                                  secret_len, 0, VECTOR_NOW, user_id),
+                     TOKEN_OK);
+    ck_assert_uint_eq(strlen(user_id), TOKEN_USER_ID_MAX);
+    for (size_t i = 0; i < TOKEN_USER_ID_MAX; i++)
+        ck_assert_int_eq(user_id[i], 'u');
 }
 END_TEST
 
@@ -304,6 +432,9 @@ static Suite *token_suite(void)
 
     tcase_add_loop_test(tc, test_verify_vector, 0,
                         sizeof verify_cases / sizeof verify_cases[0]);
+    tcase_add_loop_test(tc, test_verify_ignis_vector, 0,
+                        sizeof ignis_cases / sizeof ignis_cases[0]);
+    tcase_add_test(tc, test_ignis_user_id_at_max);
     tcase_add_test(tc, test_sub_at_max_copied_whole);
     tcase_add_test(tc, test_verify_other_secret);
     tcase_add_test(tc, test_empty_secret_rejects_all);
