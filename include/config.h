@@ -27,6 +27,8 @@ struct config {
     char *ws_path;
     char *jwt_secret;
     size_t jwt_secret_len;
+    char *jwt_claims_secret;  /* decrypts ignis encrypted claims */
+    size_t jwt_claims_secret_len;
     char *jwt_algorithm;      /* only "HS256" is accepted */
     long jwt_leeway_s;
     char *admin_user;         /* NULL: Basic authentication off */

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "token.h"
 
 struct worker;
 struct registry;
@@ -45,6 +46,10 @@ struct server {
 /* The current reloadable settings with one reference; release with
  * config_unref. */
 struct config *server_settings(struct server *s);
+
+/* Verifies a client or REST token against the current settings. */
+enum token_result server_verify_token(struct server *s, const char *token,
+                                      size_t len, char *user_id);
 
 /* Runs the daemon until SIGTERM or SIGINT. Returns the exit status. */
 int server_run(struct config *config, int argc, char **argv);

@@ -51,6 +51,7 @@ struct local_room {
 };
 
 #define WORKER_READ_CHUNK 65536
+#define WORKER_ACCEPT_RESERVE 4096 /* queue slots only accepts may use */
 
 struct worker {
     unsigned index;
@@ -62,6 +63,7 @@ struct worker {
     pthread_mutex_t mailbox_lock;
     struct command *queue;
     size_t queue_head, queue_count, queue_cap;
+    size_t command_limit; /* commands other than accept and shutdown */
     bool wake_pending; /* a wakeup is written and not yet read */
     int wake_fd;       /* eventfd */
     struct event *wake_event;

@@ -48,6 +48,8 @@ static const struct key_spec keys[] = {
     {"ws_path", TYPE_STRING, "/ws", 0, 0, "URL path of the WebSocket endpoint"},
     {"jwt_secret", TYPE_SECRET, NULL, 0, 0,
      "shared HS256 secret for client and REST tokens (required)"},
+    {"jwt_claims_secret", TYPE_SECRET, NULL, 0, 0,
+     "application secret of ignis tokens with encrypted claims (default: jwt_secret)"},
     {"jwt_algorithm", TYPE_ALGORITHM, "HS256", 0, 0,
      "the only JWT algorithm accepted (HS256)"},
     {"jwt_leeway_s", TYPE_UINT, "0", 0, 300,
@@ -481,6 +483,9 @@ static bool apply_value(struct config *c, size_t k, const struct raw_value *raw,
     } else if (strcmp(name, "jwt_secret") == 0) {
         c->jwt_secret = strdup(v);
         c->jwt_secret_len = strlen(v);
+    } else if (strcmp(name, "jwt_claims_secret") == 0) {
+        c->jwt_claims_secret = strdup(v);
+        c->jwt_claims_secret_len = strlen(v);
     } else if (strcmp(name, "admin_user") == 0) {
         if (strchr(v, ':') != NULL) {
             set_error(err, err_len,
@@ -514,6 +519,10 @@ static void config_free(struct config *c)
         explicit_bzero(c->jwt_secret, c->jwt_secret_len);
         free(c->jwt_secret);
     }
+    if (c->jwt_claims_secret != NULL) {
+        explicit_bzero(c->jwt_claims_secret, c->jwt_claims_secret_len);
+        free(c->jwt_claims_secret);
+    }
     free(c->jwt_algorithm);
     free(c->admin_user);
     if (c->admin_password != NULL) {
@@ -539,8 +548,10 @@ void config_unref(struct config *c)
         config_free(c);
 }
 
-/* Cross-key rules, checked once every key has its value. */
-static bool check_consistency(struct config *c, char *err, size_t err_len)
+/* Cross-key rules, checked once every key has its value. raw gives each
+ * key's origin for the messages. */
+static bool check_consistency(struct config *c, const struct raw_value *raw,
+                              char *err, size_t err_len)
 {
     if (c->jwt_secret == NULL || c->jwt_secret_len == 0) {
         set_error(err, err_len,
@@ -549,24 +560,40 @@ static bool check_consistency(struct config *c, char *err, size_t err_len)
         return false;
     }
     if ((c->admin_user == NULL) != (c->admin_password == NULL)) {
+        int k = find_key(c->admin_user ? "admin_user" : "admin_password",
+                         c->admin_user ? 10 : 14);
         set_error(err, err_len,
-                  "admin_user and admin_password must be set together "
-                  "(admin_user is %s, admin_password is %s)",
-                  c->admin_user ? "set" : "unset",
-                  c->admin_password ? "set" : "unset");
+                  "%s is set (from %s) but %s is not: set both for Basic "
+                  "authentication, or neither to turn it off",
+                  keys[k].name, raw[k].origin,
+                  c->admin_user ? "admin_password" : "admin_user");
         return false;
     }
     if (c->admin_password != NULL && c->admin_password[0] == '\0') {
-        set_error(err, err_len, "invalid value \"\" for admin_password: "
-                                "the password must not be empty");
+        int k = find_key("admin_password", 14);
+        set_error(err, err_len,
+                  "invalid value \"\" for admin_password (from %s): the "
+                  "password must not be empty",
+                  raw[k].origin);
         return false;
     }
     if (c->heartbeat_timeout_ms < c->heartbeat_interval_ms) {
+        int k = find_key("heartbeat_timeout_ms", 20);
+        int i = find_key("heartbeat_interval_ms", 21);
         set_error(err, err_len,
-                  "invalid value \"%u\" for heartbeat_timeout_ms: it must be at "
-                  "least heartbeat_interval_ms (%u)",
-                  c->heartbeat_timeout_ms, c->heartbeat_interval_ms);
+                  "invalid value \"%u\" for heartbeat_timeout_ms (from %s): it "
+                  "must be at least heartbeat_interval_ms (%u, from %s)",
+                  c->heartbeat_timeout_ms, raw[k].origin,
+                  c->heartbeat_interval_ms, raw[i].origin);
         return false;
+    }
+    if (c->jwt_claims_secret == NULL) {
+        c->jwt_claims_secret = strdup(c->jwt_secret);
+        c->jwt_claims_secret_len = c->jwt_secret_len;
+        if (c->jwt_claims_secret == NULL) {
+            set_error(err, err_len, "out of memory");
+            return false;
+        }
     }
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -665,7 +692,7 @@ enum config_status config_load(int argc, char **argv, struct config **out,
         if (raw[k].value != NULL && !apply_value(c, k, &raw[k], err, err_len))
             goto done;
     }
-    if (!check_consistency(c, err, err_len))
+    if (!check_consistency(c, raw, err, err_len))
         goto done;
     if (config_path != NULL)
         c->config_path = strdup(config_path);

@@ -133,10 +133,8 @@ static const char *check_authorization(struct request_context *ctx)
     size_t len = h->value_len;
     if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
         char user_id[TOKEN_USER_ID_MAX + 1];
-        enum token_result r = token_verify(
-            v + 7, len - 7, (const uint8_t *)settings->jwt_secret,
-            settings->jwt_secret_len, settings->jwt_leeway_s, time(NULL),
-            user_id);
+        enum token_result r =
+            server_verify_token(ctx->server, v + 7, len - 7, user_id);
         /* REST callers are operators' tools: a subject is not required. */
         why = (r == TOKEN_OK || r == TOKEN_NO_SUBJECT) ? NULL : "Invalid token";
     } else if (len > 6 && strncasecmp(v, "Basic ", 6) == 0) {

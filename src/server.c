@@ -55,6 +55,19 @@ struct config *server_settings(struct server *s)
     return c;
 }
 
+enum token_result server_verify_token(struct server *s, const char *token,
+                                      size_t len, char *user_id)
+{
+    struct config *c = server_settings(s);
+    enum token_result r = token_verify_with_claims_secret(
+        token, len, (const uint8_t *)c->jwt_secret, c->jwt_secret_len,
+        (const uint8_t *)c->jwt_claims_secret, c->jwt_claims_secret_len,
+        c->jwt_leeway_s, time(NULL), user_id);
+
+    config_unref(c);
+    return r;
+}
+
 static void notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void notify(const char *fmt, ...)
@@ -184,7 +197,7 @@ static void reload(struct server *s, int argc, char **argv)
     config_unref(old);
     log_set_level(fresh->log_level);
     log_event(LOG_INFO, "reloaded",
-              "applied=jwt_secret,admin_user,admin_password,room_allow,log_level");
+              "applied=jwt_secret,jwt_claims_secret,jwt_leeway_s,admin_user,admin_password,room_allow,log_level");
     notify("READY=1");
 }
 
@@ -261,6 +274,11 @@ int server_run(struct config *config, int argc, char **argv)
     for (; started < s->worker_count; started++) {
         if (!worker_start(s->workers[started]))
             goto stop;
+    }
+    /* Ready means every worker loop runs: /readyz and /status say so too. */
+    for (int i = 0; i < 5000 && atomic_load(&s->workers_running) < started; i++) {
+        struct timespec ms = {.tv_nsec = 1000 * 1000};
+        nanosleep(&ms, NULL);
     }
     atomic_store(&s->accepting, true);
     acceptor = acceptor_start(s);

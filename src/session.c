@@ -226,14 +226,9 @@ static void authenticate(struct connection *c, const cJSON *data)
      * a valid token learns nothing about the encryption step. */
     const cJSON *token = cJSON_GetObjectItemCaseSensitive(data, "token");
     enum token_result verdict = TOKEN_MALFORMED;
-    if (cJSON_IsString(token)) {
-        struct config *settings = server_settings(s);
-        verdict = token_verify(token->valuestring, strlen(token->valuestring),
-                               (const uint8_t *)settings->jwt_secret,
-                               settings->jwt_secret_len, settings->jwt_leeway_s,
-                               time(NULL), user_id);
-        config_unref(settings);
-    }
+    if (cJSON_IsString(token))
+        verdict = server_verify_token(s, token->valuestring,
+                                      strlen(token->valuestring), user_id);
     if (verdict != TOKEN_OK) {
         fail_authentication(c, AUTH_FAIL_TOKEN,
                             cJSON_IsString(token) ? token_result_name(verdict)

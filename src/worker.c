@@ -62,7 +62,10 @@ struct worker *worker_new(struct server *s, unsigned index)
     pthread_mutex_init(&w->mailbox_lock, NULL);
     hmap_init(&w->rooms);
 
-    w->queue_cap = c->command_queue_limit;
+    /* Accepted sockets get room beyond the command limit, so a burst of
+     * REST fan-out never makes the acceptor drop new connections. */
+    w->command_limit = c->command_queue_limit;
+    w->queue_cap = c->command_queue_limit + WORKER_ACCEPT_RESERVE;
     w->queue = calloc(w->queue_cap, sizeof(*w->queue));
     w->read_chunk = malloc(WORKER_READ_CHUNK);
     w->gcm = crypto_gcm_new();
@@ -171,8 +174,12 @@ bool worker_post(struct worker *w, const struct command *cmd)
 {
     bool wake = false;
 
+    size_t limit = cmd->type == CMD_ACCEPT || cmd->type == CMD_SHUTDOWN
+                       ? w->queue_cap
+                       : w->command_limit;
+
     pthread_mutex_lock(&w->mailbox_lock);
-    if (w->queue_count == w->queue_cap) {
+    if (w->queue_count >= limit) {
         pthread_mutex_unlock(&w->mailbox_lock);
         return false;
     }

@@ -2,7 +2,8 @@
 # Runs every test stage `make test` promises, in order, and stops at the
 # first failure:
 #   1. unit tests (Check) on the normal build
-#   2. end-to-end, conformance and signalctl suites against the normal build
+#   2. end-to-end, conformance, signalctl, OpenAPI, metrics, sd_notify and
+#      robustness suites against the normal build
 #   3. the signal-bench smoke run (every message once, in order, decrypted)
 #   4. unit, end-to-end and conformance suites under ASan + UBSan
 #   5. the concurrency stress test under ThreadSanitizer
@@ -33,6 +34,16 @@ sh tests/conformance/run.sh "$build"
 
 stage "signalctl suite"
 sh tests/signalctl/run.sh "$build"
+
+stage "OpenAPI document and responses"
+sh tests/openapi/run.sh "$build"
+
+stage "metrics and systemd notifications"
+sh tests/metrics/run.sh "$build"
+sh tests/notify/run.sh "$build"
+
+stage "robustness suite"
+sh tests/robustness/run.sh "$build"
 
 stage "signal-bench smoke"
 sh bench/smoke.sh "$build"

@@ -113,12 +113,8 @@ def test_ready_only_once_port_accepts(start, listener):
     assert daemon.stop() == 0
 
 
-# NOTE: the daemon sends READY=1 once its worker threads are created, not
-# once each has started its loop, and /readyz and /status count running
-# loops. So a probe right after READY=1 sometimes gets 503 and isReady
-# false (1 of 20 starts with two workers in one trial on two cores). The
-# xfail is lenient until the daemon waits for its workers before READY=1.
-@pytest.mark.xfail(strict=False, reason="READY=1 can precede the last worker loop's start")
+# The daemon waits for every worker loop before READY=1, and /readyz and
+# /status count running loops, so probes right after READY=1 succeed.
 def test_probes_ready_right_after_ready(start, listener):
     for attempt in range(5):
         daemon = start({"workers": 2})

@@ -592,10 +592,10 @@ START_TEST(test_admin_credentials_together)
     EXPECT_INVALID("--jwt-secret=s", "--admin-user=admin");
     expect_in_error("admin_user");
     expect_in_error("admin_password");
-    expect_in_error("admin_password is unset");
+    expect_in_error("admin_user is set (from --admin-user) but admin_password is not");
 
     EXPECT_INVALID("--jwt-secret=s", "--admin-password=pw");
-    expect_in_error("admin_user is unset");
+    expect_in_error("admin_password is set (from --admin-password) but admin_user is not");
 
     EXPECT_INVALID("--jwt-secret=s", "--admin-user=admin", "--admin-password=");
     expect_in_error("admin_password");
