@@ -1,11 +1,11 @@
 /*
- * Shared declarations of signal-bench, the load generator. A run has one
- * main thread that drives the phases (prepare, connect, probe, send, close),
- * several client threads that each own a slice of the WebSocket clients and
- * their event base, and one REST thread that owns the keep-alive HTTP
- * connections used to send messages. Threads share only the read-only
- * configuration, the stream plan (written by the main thread before the
- * REST thread starts) and the atomic progress counters declared here.
+ * Shared declarations of signal-bench, the load generator. The main thread
+ * drives the phases of a run: prepare, connect, probe, send, close. Each
+ * client thread owns a slice of the WebSocket clients and its own event
+ * base. One REST thread owns the keep-alive HTTP connections that send the
+ * messages. Threads share only the read-only configuration, the stream
+ * plan (written by the main thread before the REST thread starts) and the
+ * atomic counters declared here.
  */
 #ifndef SIGNAL_BENCH_H
 #define SIGNAL_BENCH_H
@@ -27,6 +27,10 @@
 #define BENCH_MAX_SERVER_PIDS 8
 #define BENCH_MAX_REST_CONNECTIONS 64
 #define BENCH_MAX_PIPELINE 64
+#define BENCH_MAX_IN_FLIGHT 32
+/* Slots of a stream's delivery ring: twice the largest window, so the
+ * slots of the messages in flight never collide. */
+#define BENCH_DELIVERY_RING (2 * BENCH_MAX_IN_FLIGHT)
 #define BENCH_MAX_MESSAGE_SIZE (128 * 1024)
 #define BENCH_CLIENT_ID_MAX 64
 #define BENCH_NONE UINT32_MAX
@@ -40,7 +44,7 @@
 
 enum bench_error {
     ERR_CONNECT,          /* TCP connect failed */
-    ERR_UPGRADE,          /* no valid 101 answer to the upgrade */
+    ERR_UPGRADE,          /* no valid 101 response to the upgrade */
     ERR_AUTH_REJECTED,    /* error event or close before "connected" */
     ERR_HANDSHAKE,        /* "connected" malformed or key derivation failed */
     ERR_CLOSED_BY_SERVER, /* close frame or EOF while not closing */
@@ -54,10 +58,10 @@ enum bench_error {
     ERR_ERROR_EVENT,      /* an "error" event after authentication */
     ERR_REST_CONNECT,     /* REST connection could not be opened */
     ERR_REST_LOST,        /* REST connection closed with requests pending */
-    ERR_REST_STATUS,      /* REST answer other than 200 */
-    ERR_REST_RESPONSE,    /* REST answer not parseable or not success */
+    ERR_REST_STATUS,      /* REST response status other than 200 */
+    ERR_REST_RESPONSE,    /* REST response invalid or not a success */
     ERR_NOT_READY,        /* client not authenticated before the deadline */
-    ERR_CLOSE_TIMEOUT,    /* no close answer before the deadline */
+    ERR_CLOSE_TIMEOUT,    /* no close reply before the deadline */
     ERR_STALLED,          /* deliveries stopped before all arrived */
     BENCH_ERROR_COUNT
 };
@@ -146,7 +150,7 @@ struct bench_config {
     unsigned client_sends; /* smoke: client sends */
     unsigned size;         /* bytes of the "data" JSON text of a message */
     double rate;           /* messages per second; 0: as fast as allowed */
-    unsigned in_flight;    /* undelivered messages per client, on average */
+    unsigned in_flight;    /* messages of a stream not yet fully delivered */
     unsigned rest_connections;
     unsigned pipeline; /* HTTP requests in flight per REST connection */
     double duration_s; /* sending stops after this long */
@@ -185,7 +189,12 @@ struct bench_stream {
     unsigned conn;    /* index of the REST connection that sends it */
     /* Owned by the REST thread while sending, read by main afterwards. */
     uint32_t next_seq;
-    uint32_t accepted; /* answered 200 with "success": true */
+    uint32_t accepted;  /* responses 200 with "success": true */
+    uint32_t completed; /* seqs 0..completed-1 reached every member */
+    /* Client threads count the first deliveries of seq n in slot
+     * n % BENCH_DELIVERY_RING. The REST thread clears the slot once seq n
+     * has reached every member. */
+    _Atomic uint32_t delivery_ring[BENCH_DELIVERY_RING];
 };
 
 /* A client's view of one stream: which seqs arrived, as a bitmap. */
@@ -310,12 +319,12 @@ struct rest_driver;
 
 struct rest_driver *rest_driver_start(struct bench_run *run);
 /* Sends one probe message to every broadcast and room stream. Joins have
- * no answer in the protocol, so the main thread probes until every member
+ * no reply in the protocol, so the main thread probes until every member
  * has seen a probe of its stream. */
 void rest_driver_probe(struct rest_driver *d);
-/* Starts sending the planned messages; rest_driver_done() turns true when
+/* Starts sending the planned messages. rest_driver_done() turns true once
  * every stream is sent (or the duration ran out) and every request has its
- * answer. */
+ * response. */
 void rest_driver_send(struct rest_driver *d);
 bool rest_driver_done(struct rest_driver *d);
 uint64_t rest_driver_expected_deliveries(struct rest_driver *d);
@@ -373,7 +382,8 @@ enum json_type {
 };
 
 /* A value inside the scanned text. For strings, p and n cover the raw text
- * between the quotes (escapes not decoded, escaped says whether any are). */
+ * between the quotes (escapes not decoded, escaped is true when there are any).
+ */
 struct json_value {
     enum json_type type;
     const char *p;

@@ -1,11 +1,11 @@
 /*
  * The WebSocket clients of signal-bench. Each client thread runs one
- * libevent base and owns a fixed slice of the clients: it connects them,
+ * libevent base and owns a fixed slice of the clients. It connects them,
  * performs the upgrade, authenticates with a JWT and a fresh P-256 key,
- * derives the session key, joins the client's room, and then checks every
- * message that arrives: decrypts it, finds its stream from the topic, and
- * counts it as delivered, duplicated or reordered. Only the owning thread
- * touches a client; the other threads see the atomic live counters.
+ * derives the session key and joins the client's room. Then it checks
+ * every message that arrives: it decrypts it, finds its stream from the
+ * topic, and counts it as delivered, duplicated or reordered. Only the
+ * owning thread touches a client; other threads read the atomic counters.
  *
  * The receive path reads into one per-thread buffer, parses frames in
  * place and decrypts into per-thread scratch with one AES-GCM context, so
@@ -90,8 +90,8 @@ static void client_give_up(struct bench_thread *t, struct bench_client *c,
     atomic_fetch_add_explicit(&t->live_finished, 1, memory_order_relaxed);
 }
 
-/* Closes the socket and frees what the connection held. failed says
- * whether this ends the client abnormally; the caller has counted the
+/* Closes the socket and frees what the connection held. failed is true
+ * when this ends the client abnormally; the caller has counted the
  * reason. A client still in its handshake makes room for the next one. */
 static void client_finish(struct bench_client *c, bool failed)
 {
@@ -467,7 +467,7 @@ static void handle_bench_message(struct bench_client *c, enum stream_kind kind,
 {
     static const char *const keys[] = {"s", "seq", "t", "pad"};
     struct bench_thread *t = c->thread;
-    const struct bench_run *run = t->run;
+    struct bench_run *run = t->run;
     struct subscription *sub = &c->subs[kind];
     struct json_value v[4];
     uint64_t stream;
@@ -505,6 +505,9 @@ static void handle_bench_message(struct bench_client *c, enum stream_kind kind,
     }
     sub->received++;
     t->stats.delivered++;
+    atomic_fetch_add_explicit(
+        &run->streams[stream].delivery_ring[seq % BENCH_DELIVERY_RING], 1,
+        memory_order_relaxed);
     if (seq < sub->next_seq)
         t->stats.reordered++;
     else
@@ -628,8 +631,8 @@ static void handle_close_frame(struct bench_client *c, unsigned code)
         return;
     }
 
-    /* The server closed on its own: answer with its code, as RFC 6455
-     * asks, then drop the connection. */
+    /* The server closed on its own: reply with its code, as RFC 6455
+     * section 5.5.1 requires, then drop the connection. */
     enum bench_error e =
         in_handshake(c) ? ERR_AUTH_REJECTED : ERR_CLOSED_BY_SERVER;
     c->close_code = code;

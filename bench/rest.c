@@ -2,10 +2,12 @@
  * The REST driver of signal-bench: one thread with its own event base and
  * a few keep-alive HTTP/1.1 connections that send the planned messages
  * with Basic auth (broadcast, room send, client send). Each stream is
- * bound to one connection, so the server sees its messages in seq order.
- * Sending is bounded three ways: HTTP requests in flight per connection
- * (the pipeline), deliveries sent but not yet received (the window), and,
- * when a rate is given, the schedule.
+ * bound to one connection, so the server receives its messages in seq
+ * order.
+ * Three bounds hold sending back. The pipeline bounds the HTTP requests in
+ * flight per connection. The window bounds the messages of a stream that
+ * have not yet reached all its members, so no client has more than that
+ * many pending. With a rate given, the schedule bounds the rest.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +38,7 @@ enum rest_command {
 
 struct rest_request {
     uint32_t stream;
+    uint32_t seq;
     bool probe;
     uint64_t sent_ns;
 };
@@ -88,7 +91,6 @@ struct rest_driver {
     bool send_requested;
     uint64_t remaining; /* planned messages not yet queued */
     uint64_t deadline_ns;
-    uint64_t window;      /* deliveries allowed in flight */
     uint64_t next_due_ns; /* rate mode: schedule of the next message */
     uint64_t interval_ns;
     uint64_t expected; /* deliveries of the messages still counted */
@@ -108,6 +110,30 @@ static void on_conn_read(evutil_socket_t fd, short what, void *arg);
 static void on_conn_write(evutil_socket_t fd, short what, void *arg);
 static void on_conn_retry(evutil_socket_t fd, short what, void *arg);
 static void pump(struct rest_driver *d);
+
+/* ---- windows ---------------------------------------------------------- */
+
+/* Moves the stream's completed mark past every seq that has reached all
+ * its members, and frees their ring slots for later seqs. */
+static void advance_completed(struct bench_stream *s)
+{
+    while (s->completed < s->next_seq) {
+        _Atomic uint32_t *slot =
+            &s->delivery_ring[s->completed % BENCH_DELIVERY_RING];
+        if (atomic_load_explicit(slot, memory_order_relaxed) < s->members)
+            break;
+        atomic_store_explicit(slot, 0, memory_order_relaxed);
+        s->completed++;
+    }
+}
+
+/* Marks a message that will not be delivered (its request failed) as
+ * complete, so the window moves on. */
+static void give_up_message(struct bench_stream *s, uint32_t seq)
+{
+    atomic_fetch_add_explicit(&s->delivery_ring[seq % BENCH_DELIVERY_RING],
+                              s->members, memory_order_relaxed);
+}
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -147,7 +173,7 @@ fail:
     conn_schedule_retry(c);
 }
 
-/* Requests without an answer are lost with the connection: their
+/* Requests without a response are lost with the connection: their
  * deliveries are no longer expected. */
 static void conn_drop_pending(struct rest_conn *c)
 {
@@ -155,8 +181,11 @@ static void conn_drop_pending(struct rest_conn *c)
 
     while (c->ring_count > 0) {
         struct rest_request *r = &c->ring[c->ring_head];
-        if (!r->probe)
-            d->expected -= d->run->streams[r->stream].members;
+        if (!r->probe) {
+            struct bench_stream *s = &d->run->streams[r->stream];
+            d->expected -= s->members;
+            give_up_message(s, r->seq);
+        }
         c->ring_head = (c->ring_head + 1) % BENCH_MAX_PIPELINE;
         c->ring_count--;
         d->stats.errors[ERR_REST_LOST]++;
@@ -259,11 +288,11 @@ static bool queue_request(struct rest_conn *c, const struct bench_stream *s,
     return true;
 }
 
-static void ring_push(struct rest_conn *c, uint32_t stream, bool probe,
-                      uint64_t sent_ns)
+static void ring_push(struct rest_conn *c, uint32_t stream, uint32_t seq,
+                      bool probe, uint64_t sent_ns)
 {
     unsigned slot = (c->ring_head + c->ring_count) % BENCH_MAX_PIPELINE;
-    c->ring[slot] = (struct rest_request){stream, probe, sent_ns};
+    c->ring[slot] = (struct rest_request){stream, seq, probe, sent_ns};
     c->ring_count++;
     c->driver->requests++;
 }
@@ -281,36 +310,34 @@ static bool send_probe(struct rest_conn *c)
                      stream_probe_topic(s->kind));
     if (!queue_request(c, s, (size_t)n))
         return false;
-    ring_push(c, index, true, now_ns());
+    ring_push(c, index, 0, true, now_ns());
     return true;
 }
 
-/* Next stream of this connection with messages left, round-robin. */
-static struct bench_stream *pick_stream(struct rest_conn *c, uint32_t *index)
+/* Next stream of this connection that has messages left and room in its
+ * window, round-robin. *waiting is set when a stream has messages left but
+ * its window is full. */
+static struct bench_stream *pick_stream(struct rest_conn *c, uint32_t *index,
+                                        bool *waiting)
 {
     struct bench_run *run = c->driver->run;
+    unsigned window = run->cfg->in_flight;
 
     for (unsigned i = 0; i < c->stream_count; i++) {
         uint32_t candidate = c->streams[(c->cursor + i) % c->stream_count];
         struct bench_stream *s = &run->streams[candidate];
-        if (s->next_seq < s->planned) {
-            c->cursor = (c->cursor + i + 1) % c->stream_count;
-            *index = candidate;
-            return s;
+        if (s->next_seq >= s->planned)
+            continue;
+        advance_completed(s);
+        if (s->next_seq >= s->completed + window) {
+            *waiting = true;
+            continue;
         }
+        c->cursor = (c->cursor + i + 1) % c->stream_count;
+        *index = candidate;
+        return s;
     }
     return NULL;
-}
-
-static bool window_allows(struct rest_driver *d, const struct bench_stream *s)
-{
-    uint64_t delivered = delivered_total(d->run);
-    uint64_t outstanding =
-        d->expected > delivered ? d->expected - delivered : 0;
-
-    /* An empty window always admits one message, so a window smaller than
-     * one message's fan-out cannot stop the run. */
-    return outstanding == 0 || outstanding + s->members <= d->window;
 }
 
 static bool send_message(struct rest_conn *c, uint32_t index,
@@ -328,7 +355,7 @@ static bool send_message(struct rest_conn *c, uint32_t index,
     if (!queue_request(c, s, len))
         return false;
 
-    ring_push(c, index, false, now_ns());
+    ring_push(c, index, s->next_seq, false, now_ns());
     s->next_seq++;
     d->remaining--;
     d->expected += s->members;
@@ -370,11 +397,11 @@ static bool fill_pipeline(struct rest_conn *c)
             break;
         }
         uint32_t index;
-        struct bench_stream *s = pick_stream(c, &index);
-        if (s == NULL)
-            break;
-        if (!window_allows(d, s)) {
-            arm_tick(d);
+        bool waiting = false;
+        struct bench_stream *s = pick_stream(c, &index, &waiting);
+        if (s == NULL) {
+            if (waiting)
+                arm_tick(d);
             break;
         }
 
@@ -548,6 +575,7 @@ static void complete_request(struct rest_conn *c, const struct response *r)
         s->accepted++;
     } else {
         d->expected -= s->members;
+        give_up_message(s, req->seq);
         atomic_store_explicit(&d->live_expected, d->expected,
                               memory_order_relaxed);
     }
@@ -631,10 +659,6 @@ static void start_sending(struct rest_driver *d)
     for (unsigned i = 0; i < d->run->stream_count; i++)
         d->remaining += d->run->streams[i].planned;
 
-    unsigned ready = 0;
-    for (unsigned i = 0; i < d->run->client_count; i++)
-        ready += d->run->clients[i].was_ready;
-    d->window = (uint64_t)cfg->in_flight * (ready > 0 ? ready : 1);
     d->deadline_ns = now + (uint64_t)(cfg->duration_s * 1e9);
     d->interval_ns = cfg->rate > 0 ? (uint64_t)(1e9 / cfg->rate) : 0;
     d->next_due_ns = now;

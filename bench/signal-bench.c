@@ -83,8 +83,9 @@ static void usage(FILE *out)
         "  --size BYTES             length of each message's data JSON (64)\n"
         "  --rate N                 REST sends per second; 0 sends as fast as\n"
         "                           the window allows (0)\n"
-        "  --in-flight N            messages sent but not yet received, per\n"
-        "                           client on average (4)\n"
+        "  --in-flight N            window: messages of one stream (the\n"
+        "                           broadcast, a room, a client) sent but not\n"
+        "                           yet received by all its members, 1-32 (2)\n"
         "  --rest-connections N     keep-alive REST connections (4)\n"
         "  --pipeline N             HTTP requests in flight per REST\n"
         "                           connection (1)\n"
@@ -270,7 +271,7 @@ static void set_defaults(struct bench_config *cfg)
     cfg->room_sends = 100;
     cfg->client_sends = 200;
     cfg->size = 64;
-    cfg->in_flight = 4;
+    cfg->in_flight = 2;
     cfg->rest_connections = 4;
     cfg->pipeline = 1;
     cfg->duration_s = 30;
@@ -324,7 +325,7 @@ static bool apply_option(struct bench_config *cfg, int id, const char *arg)
         return true;
     }
     case OPT_IN_FLIGHT:
-        return parse_unsigned(arg, 1, 1000000, &cfg->in_flight);
+        return parse_unsigned(arg, 1, BENCH_MAX_IN_FLIGHT, &cfg->in_flight);
     case OPT_REST_CONNECTIONS:
         return parse_unsigned(arg, 1, BENCH_MAX_REST_CONNECTIONS,
                               &cfg->rest_connections);
@@ -517,7 +518,7 @@ static bool lay_out(struct bench_run *run, struct bench_config *cfg)
         }
     }
 
-    /* Client i joins room i % rooms, so every thread holds members of
+    /* Client i joins room i % rooms, so every thread has members of
      * every room. */
     for (unsigned r = 0; r < rooms; r++) {
         char path[96];
@@ -695,7 +696,7 @@ static void count_members(struct bench_run *run)
 }
 
 /* Sends probe rounds until every member of every broadcast and room
- * stream has received one, because a join gets no answer. */
+ * stream has received one, because the server sends no reply to a join. */
 static void probe_streams(struct bench_run *run, struct rest_driver *rest,
                           struct bench_result *res)
 {

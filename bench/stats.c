@@ -97,9 +97,9 @@ uint64_t histogram_percentile(const struct histogram *h, double p)
         return 0;
 
     /* The rank of the p-th percentile, rounded up, at least 1. */
-    double wanted = p / 100.0 * (double)h->total;
-    uint64_t rank = (uint64_t)wanted;
-    if ((double)rank < wanted)
+    double exact_rank = p / 100.0 * (double)h->total;
+    uint64_t rank = (uint64_t)exact_rank;
+    if ((double)rank < exact_rank)
         rank++;
     if (rank == 0)
         rank = 1;
