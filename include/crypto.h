@@ -47,6 +47,30 @@ bool crypto_derive_session_key(const uint8_t secret[CRYPTO_SECRET_LEN],
                                const uint8_t salt[CRYPTO_SALT_LEN],
                                uint8_t key[CRYPTO_KEY_LEN]);
 
+/* A P-256 key pair for one handshake on the fast path: EC_GROUP and
+ * EC_POINT arithmetic, without the EVP_PKEY provider dispatch that costs
+ * OpenSSL 3.0 more than the point multiplication itself (see crypto.c).
+ * Not shared between threads. */
+struct crypto_ecdh;
+
+/* A fresh key pair with a uniform private scalar in [1, n-1], or NULL. */
+struct crypto_ecdh *crypto_ecdh_generate(void);
+
+/* A key pair from a fixed 32-byte big-endian private scalar (tests). */
+struct crypto_ecdh *crypto_ecdh_from_private(const uint8_t scalar[32]);
+
+/* The uncompressed public point (65 bytes). */
+const uint8_t *crypto_ecdh_public_key(const struct crypto_ecdh *k);
+
+/* ECDH with a peer's uncompressed point: the X coordinate of the shared
+ * point. False when the point is not 65 bytes, not uncompressed or not on
+ * the curve. */
+bool crypto_ecdh_derive(const struct crypto_ecdh *k, const uint8_t *peer,
+                        size_t len, uint8_t secret[CRYPTO_SECRET_LEN]);
+
+/* Wipes the private scalar and frees the pair. */
+void crypto_ecdh_free(struct crypto_ecdh *k);
+
 /* The server side of the key exchange in one step: imports the client's
  * public key, generates a fresh key pair and salt, and derives the session
  * key. Returns false when the client key is unusable or OpenSSL fails. */

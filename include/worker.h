@@ -52,6 +52,8 @@ struct local_room {
 
 #define WORKER_READ_CHUNK 65536
 #define WORKER_ACCEPT_RESERVE 4096 /* queue slots only accepts may use */
+#define WORKER_OUTBUF_SIZE 16384   /* size of pooled output buffers */
+#define WORKER_OUTBUF_POOL 256     /* pooled buffers kept per worker */
 
 struct worker {
     unsigned index;
@@ -98,6 +100,8 @@ struct worker {
     uint8_t *read_chunk;   /* WORKER_READ_CHUNK bytes */
     uint8_t *seal_scratch; /* grows to the largest ciphertext */
     size_t seal_scratch_cap;
+    uint8_t *outbuf_pool[WORKER_OUTBUF_POOL]; /* free output buffers */
+    size_t outbuf_pool_count;
     uint8_t iv_pool[CRYPTO_IV_POOL];
     size_t iv_pool_used;
 };

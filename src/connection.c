@@ -33,11 +33,13 @@
 /* How long a closing connection may take to drain and send EOF. */
 #define CLOSE_GRACE_MS 2000
 
-/* Smallest output buffer; most frames fit. */
-#define OUTBUF_MIN 4096
+/* Output buffers of this size are recycled through the worker's pool;
+ * most bursts of frames to one client fit. */
+#define OUTBUF_POOLED WORKER_OUTBUF_SIZE
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
+static void release_outbuf(struct worker *w, struct outbuf *o);
 
 static void make_client_id(char out[CLIENT_ID_LEN + 1])
 {
@@ -127,7 +129,7 @@ void conn_free(struct connection *c)
     ws_reader_free(&c->reader);
     free(c->rooms);
     free(c->in);
-    free(c->out.data);
+    release_outbuf(w, &c->out);
     free(c);
 }
 
@@ -145,22 +147,41 @@ void conn_abort(struct connection *c, const char *reason)
     c->worker->reap_list = c;
 }
 
-uint8_t *conn_reserve(struct connection *c, size_t len)
+/* Returns an output buffer's memory to the worker's pool, or frees it. */
+static void release_outbuf(struct worker *w, struct outbuf *o)
+{
+    if (o->data != NULL && o->cap == OUTBUF_POOLED &&
+        w->outbuf_pool_count < WORKER_OUTBUF_POOL)
+        w->outbuf_pool[w->outbuf_pool_count++] = o->data;
+    else
+        free(o->data);
+    o->data = NULL;
+    o->start = o->len = o->cap = 0;
+}
+
+/* Makes room for len more bytes of output, without a backlog limit. */
+static uint8_t *grow_outbuf(struct connection *c, size_t len)
 {
     struct outbuf *o = &c->out;
-    size_t limit = c->worker->server->config->outbound_limit_bytes;
+    struct worker *w = c->worker;
 
-    if (o->len + len > limit && !(c->close_sent && o->len + len <= limit + 256))
-        return NULL;
+    if (o->data == NULL && len <= OUTBUF_POOLED) {
+        o->data = w->outbuf_pool_count > 0
+                      ? w->outbuf_pool[--w->outbuf_pool_count]
+                      : malloc(OUTBUF_POOLED);
+        if (o->data == NULL)
+            return NULL;
+        o->cap = OUTBUF_POOLED;
+    }
 
-    /* Make room: reuse the space already sent, then grow. */
+    /* Reuse the space already sent, then grow. */
     if (o->start + o->len + len > o->cap) {
         if (o->start > 0) {
             memmove(o->data, o->data + o->start, o->len);
             o->start = 0;
         }
         if (o->len + len > o->cap) {
-            size_t cap = o->cap ? o->cap : OUTBUF_MIN;
+            size_t cap = o->cap ? o->cap : OUTBUF_POOLED;
             while (cap < o->len + len)
                 cap *= 2;
             uint8_t *data = realloc(o->data, cap);
@@ -172,8 +193,20 @@ uint8_t *conn_reserve(struct connection *c, size_t len)
     }
     uint8_t *p = o->data + o->start + o->len;
     o->len += len;
-    worker_schedule_flush(c->worker, c);
+    worker_schedule_flush(w, c);
     return p;
+}
+
+uint8_t *conn_reserve(struct connection *c, size_t len)
+{
+    size_t limit = c->worker->server->config->outbound_limit_bytes;
+
+    /* A close frame may pass the limit a little, so it can follow the
+     * backlog of a slow consumer. */
+    if (c->out.len + len > limit &&
+        !(c->close_sent && c->out.len + len <= limit + 256))
+        return NULL;
+    return grow_outbuf(c, len);
 }
 
 bool conn_queue(struct connection *c, const void *data, size_t len)
@@ -327,9 +360,7 @@ void conn_flush(struct connection *c)
     }
 
     /* Drained: idle connections keep no buffers. */
-    free(o->data);
-    o->data = NULL;
-    o->start = o->cap = 0;
+    release_outbuf(w, o);
     if (c->write_event != NULL) {
         event_free(c->write_event);
         c->write_event = NULL;
@@ -378,29 +409,14 @@ void conn_http_respond(struct connection *c, int status,
     }
 
     /* Responses are not subject to the WebSocket backlog limit, but pipelined
-     * requests stop being read while output piles up (see conn_flush). */
-    struct outbuf *o = &c->out;
-    size_t need = (size_t)n + body_len;
-    if (o->start + o->len + need > o->cap) {
-        if (o->start > 0) {
-            memmove(o->data, o->data + o->start, o->len);
-            o->start = 0;
-        }
-        size_t cap = o->cap ? o->cap : OUTBUF_MIN;
-        while (cap < o->len + need)
-            cap *= 2;
-        uint8_t *data = realloc(o->data, cap);
-        if (data == NULL) {
-            conn_abort(c, "out of memory");
-            return;
-        }
-        o->data = data;
-        o->cap = cap;
+     * requests stop being read while output piles up (see process_input). */
+    uint8_t *p = grow_outbuf(c, (size_t)n + body_len);
+    if (p == NULL) {
+        conn_abort(c, "out of memory");
+        return;
     }
-    memcpy(o->data + o->start + o->len, head, (size_t)n);
-    memcpy(o->data + o->start + o->len + (size_t)n, body, body_len);
-    o->len += need;
-    worker_schedule_flush(c->worker, c);
+    memcpy(p, head, (size_t)n);
+    memcpy(p + n, body, body_len);
 }
 
 void conn_http_error(struct connection *c, int status, const char *message)

@@ -161,6 +161,8 @@ void worker_free(struct worker *w)
     if (w->seal_scratch != NULL)
         crypto_wipe(w->seal_scratch, w->seal_scratch_cap);
     free(w->seal_scratch);
+    for (size_t i = 0; i < w->outbuf_pool_count; i++)
+        free(w->outbuf_pool[i]);
     free(w->read_chunk);
     free(w->queue);
     free(w->slots);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/x509.h>
 
 #include "crypto.h"
@@ -314,12 +316,11 @@ static const char *const bad_point_names[] = {
     "all 0xFF",
 };
 
-START_TEST(test_import_rejects_bad_point)
+/* Writes the client's vector point spoiled in the way case names. */
+static void make_bad_point(int which, uint8_t raw[CRYPTO_PUBLIC_KEY_LEN])
 {
-    uint8_t raw[CRYPTO_PUBLIC_KEY_LEN];
-
-    memcpy(raw, vector_client_public, sizeof raw);
-    switch ((enum bad_point)_i) {
+    memcpy(raw, vector_client_public, CRYPTO_PUBLIC_KEY_LEN);
+    switch ((enum bad_point)which) {
     case BAD_PREFIX_00:
         raw[0] = 0x00;
         break;
@@ -350,10 +351,94 @@ START_TEST(test_import_rejects_bad_point)
     default:
         ck_abort_msg("no such case");
     }
+}
 
+START_TEST(test_import_rejects_bad_point)
+{
+    uint8_t raw[CRYPTO_PUBLIC_KEY_LEN];
+
+    make_bad_point(_i, raw);
     EVP_PKEY *key = crypto_import_public_key(raw, sizeof raw);
     ck_assert_msg(key == NULL, "imported a point with %s", bad_point_names[_i]);
     EVP_PKEY_free(key);
+}
+END_TEST
+
+/* The fast ECDH path must agree with the independent vectors. */
+static struct crypto_ecdh *load_server_fast_key(void)
+{
+    EVP_PKEY *server = load_server_private_key();
+    BIGNUM *scalar = NULL;
+    uint8_t bytes[32];
+
+    ck_assert(EVP_PKEY_get_bn_param(server, OSSL_PKEY_PARAM_PRIV_KEY, &scalar));
+    ck_assert_int_eq(BN_bn2binpad(scalar, bytes, sizeof bytes), 32);
+    struct crypto_ecdh *k = crypto_ecdh_from_private(bytes);
+    ck_assert_ptr_nonnull(k);
+    BN_clear_free(scalar);
+    EVP_PKEY_free(server);
+    return k;
+}
+
+START_TEST(test_ecdh_fast_path_vector)
+{
+    struct crypto_ecdh *k = load_server_fast_key();
+    uint8_t secret[CRYPTO_SECRET_LEN];
+
+    ck_assert_mem_eq(crypto_ecdh_public_key(k), vector_server_public,
+                     CRYPTO_PUBLIC_KEY_LEN);
+    ck_assert(crypto_ecdh_derive(k, vector_client_public,
+                                 sizeof vector_client_public, secret));
+    ck_assert_mem_eq(secret, vector_shared_secret, CRYPTO_SECRET_LEN);
+    crypto_ecdh_free(k);
+}
+END_TEST
+
+START_TEST(test_ecdh_fast_path_rejects_bad_point)
+{
+    struct crypto_ecdh *k = load_server_fast_key();
+    uint8_t raw[CRYPTO_PUBLIC_KEY_LEN];
+    uint8_t secret[CRYPTO_SECRET_LEN];
+
+    make_bad_point(_i, raw);
+    ck_assert_msg(!crypto_ecdh_derive(k, raw, sizeof raw, secret),
+                  "derived a secret from a point with %s", bad_point_names[_i]);
+    ck_assert_msg(!crypto_ecdh_derive(k, raw, sizeof raw - 1, secret),
+                  "derived a secret from a 64-byte point");
+    crypto_ecdh_free(k);
+}
+END_TEST
+
+START_TEST(test_ecdh_fast_path_rejects_bad_scalar)
+{
+    uint8_t zero[32] = {0};
+    uint8_t ones[32];
+
+    memset(ones, 0xFF, sizeof ones); /* above the group order */
+    ck_assert_ptr_null(crypto_ecdh_from_private(zero));
+    ck_assert_ptr_null(crypto_ecdh_from_private(ones));
+}
+END_TEST
+
+START_TEST(test_ecdh_generated_pairs_agree_with_evp)
+{
+    struct crypto_ecdh *fast = crypto_ecdh_generate();
+    EVP_PKEY *evp = crypto_generate_key_pair();
+    uint8_t evp_public[CRYPTO_PUBLIC_KEY_LEN];
+    uint8_t a[CRYPTO_SECRET_LEN], b[CRYPTO_SECRET_LEN];
+
+    ck_assert_ptr_nonnull(fast);
+    ck_assert_ptr_nonnull(evp);
+    ck_assert(crypto_export_public_key(evp, evp_public));
+    ck_assert(crypto_ecdh_derive(fast, evp_public, sizeof evp_public, a));
+    EVP_PKEY *fast_public = crypto_import_public_key(crypto_ecdh_public_key(fast),
+                                                     CRYPTO_PUBLIC_KEY_LEN);
+    ck_assert_ptr_nonnull(fast_public);
+    ck_assert(crypto_derive_shared_secret(evp, fast_public, b));
+    ck_assert_mem_eq(a, b, CRYPTO_SECRET_LEN);
+    EVP_PKEY_free(fast_public);
+    EVP_PKEY_free(evp);
+    crypto_ecdh_free(fast);
 }
 END_TEST
 
@@ -501,6 +586,11 @@ static Suite *crypto_suite(void)
     tcase_add_loop_test(keys, test_import_rejects_bad_point, 0,
                         BAD_POINT_COUNT);
     tcase_add_test(keys, test_import_rejects_wrong_length);
+    tcase_add_test(keys, test_ecdh_fast_path_vector);
+    tcase_add_loop_test(keys, test_ecdh_fast_path_rejects_bad_point, 0,
+                        BAD_POINT_COUNT);
+    tcase_add_test(keys, test_ecdh_fast_path_rejects_bad_scalar);
+    tcase_add_test(keys, test_ecdh_generated_pairs_agree_with_evp);
     tcase_add_test(keys, test_generated_pairs_agree);
     tcase_add_test(keys, test_accept_key_exchange_matches_client);
     tcase_add_test(keys, test_accept_key_exchange_rejects_bad_key);
