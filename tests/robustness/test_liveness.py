@@ -26,8 +26,8 @@ def test_client_ignoring_pings_dropped(start_server):
     assert opcode == OP_PING
     assert client.wait_eof(timeout=4.0), "the server kept a client that never answered its ping"
     dropped_after = time.monotonic() - silent_since
-    assert 0.9 <= pinged_after <= 1.6, f"pinged after {pinged_after:.2f} s"
-    assert 1.9 <= dropped_after <= 3.0, f"dropped after {dropped_after:.2f} s"
+    assert 0.9 <= pinged_after <= 1.8, f"pinged after {pinged_after:.2f} s"
+    assert 1.9 <= dropped_after <= 3.5, f"dropped after {dropped_after:.2f} s"
     assert "event=transport_timeout" in server.stderr()
     client.close()
 
@@ -77,7 +77,7 @@ def test_authenticated_client_without_data_closed_4002(start_server):
     elapsed = time.monotonic() - silent_since
     assert code == 4002
     # Closed at the first sweep after 600 ms of inactivity.
-    assert 0.6 <= elapsed <= 1.3, f"closed after {elapsed:.2f} s"
+    assert 0.6 <= elapsed <= 1.6, f"closed after {elapsed:.2f} s"
     assert "event=heartbeat_timeout" in server.stderr()
     client.close()
 

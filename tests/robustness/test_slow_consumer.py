@@ -1,17 +1,22 @@
 """A client that stops reading is closed with 4005 once its backlog passes
 outbound_limit_bytes, while a client that reads gets every message."""
 
+import socket
 import time
+
+import pytest
 
 from signal_testkit import (
     JWT_SECRET,
     OP_CLOSE,
     REST_PREFIX,
+    ConnectionClosedWith,
     EventCollector,
     RawWebSocket,
     RestConnection,
     close_code,
     decode_frame,
+    http_request,
     mint_token,
     read_metric,
 )
@@ -23,9 +28,11 @@ PAYLOAD = "x" * 1024
 # broadcasts are needed before the limit is reached.
 MAX_BROADCASTS = 8000
 # The server keeps a closing connection for a grace period (2 s) before it
-# drops it; 1 s after the close decision is well inside it.
-READ_DELAY_S = 1.0
-DESCRIPTOR_CLOSE_LIMIT_S = 4.0
+# drops it; 0.5 s after the close decision leaves time to drain the
+# megabytes the kernel holds before the close frame.
+READ_DELAY_S = 0.5
+# Grace period plus one tick of the server's 1 s idle timer, plus margin.
+DESCRIPTOR_CLOSE_LIMIT_S = 5.0
 
 
 def authenticated_stalled_client(port: int) -> RawWebSocket:
@@ -37,6 +44,9 @@ def authenticated_stalled_client(port: int) -> RawWebSocket:
 
 def read_until_eof(client: RawWebSocket, timeout: float = 10.0) -> list:
     """Return every frame the server sent, until it closed the TCP connection."""
+    # A 4 KiB window with delayed ACKs would take many seconds to drain
+    # the kernel's backlog on a loaded machine.
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     data = client.buffer
     client.sock.settimeout(timeout)
     while True:
@@ -77,6 +87,9 @@ def test_slow_consumer_closed_with_4005(start_server):
     never_reader = authenticated_stalled_client(port)
 
     rest = RestConnection(port)
+    # One answered request proves the server has accepted the connection,
+    # so the count below includes it.
+    assert rest.request("GET", "/healthz", auth=False).status == 200
     descriptors_before = server.fd_count()
     closes_before = read_metric(port, "signal_slow_consumer_closes_total")
 
@@ -87,7 +100,7 @@ def test_slow_consumer_closed_with_4005(start_server):
         response = rest.request("POST", REST_PREFIX + "/broadcast", {"topic": "bulk", "data": {"seq": sent, "pad": PAYLOAD}})
         assert response.status == 200, f"broadcast {sent}: {response}"
         sent += 1
-        if sent % 100 == 0 and read_metric(port, "signal_slow_consumer_closes_total") == closes_before + 2:
+        if sent % 20 == 0 and read_metric(port, "signal_slow_consumer_closes_total") == closes_before + 2:
             flagged_at = time.monotonic()
             break
     assert flagged_at is not None, f"no slow-consumer close after {sent} broadcasts of 1 KiB"
@@ -104,7 +117,7 @@ def test_slow_consumer_closed_with_4005(start_server):
     assert all(opcode != OP_CLOSE for opcode, _ in frames[:-1])
 
     # The client that never reads has its descriptor closed by the server.
-    remaining = wait_for_descriptors(server, descriptors_before - 2, DESCRIPTOR_CLOSE_LIMIT_S - READ_DELAY_S)
+    remaining = wait_for_descriptors(server, descriptors_before - 2, DESCRIPTOR_CLOSE_LIMIT_S - (time.monotonic() - flagged_at))
     elapsed = time.monotonic() - flagged_at
     assert remaining == descriptors_before - 2, f"{remaining} descriptors {elapsed:.1f} s after the close, expected {descriptors_before - 2}"
     never_reader.close()
@@ -114,3 +127,24 @@ def test_slow_consumer_closed_with_4005(start_server):
     assert [event["data"]["seq"] for event in events] == list(range(sent)), "the healthy client missed or reordered broadcasts"
     assert all(event == {"event": "bulk", "data": {"seq": event["data"]["seq"], "pad": PAYLOAD}} for event in events)
     rest.close()
+
+
+@pytest.mark.xfail(strict=True, reason="server bug: a single message whose encrypted frame is larger than "
+                                       "outbound_limit_bytes closes every recipient with 4005 (logged as "
+                                       "slow_consumer backlog=0), although REST accepted it with 200")
+def test_large_broadcast_reaches_reading_client(start_server):
+    # Defaults: max_body_bytes and outbound_limit_bytes are both 1 MiB, and
+    # the encrypted wrapper is about 4/3 of the plain text.
+    server = start_server()
+    client = RawWebSocket(server.port)
+    assert client.upgrade() == 101
+    client.authenticate(mint_token(JWT_SECRET, "reader"))
+    payload = "x" * 800_000
+    response = http_request(server.port, "POST", REST_PREFIX + "/broadcast", {"topic": "large", "data": payload})
+    assert response.status == 200
+    try:
+        event = client.recv_event(timeout=10.0)
+    except ConnectionClosedWith as closed:
+        event = {"closed with": closed.code}
+    assert event == {"event": "large", "data": payload}
+    client.close()
