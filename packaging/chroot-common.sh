@@ -37,6 +37,9 @@ bootstrap_root() {
         return 1
     fi
     rm -f "$_root.debootstrap.log"
+    # ROOT often comes from mktemp -d (mode 0700); as "/" of a system it
+    # must let system users such as signal-server in.
+    chmod 755 "$_root"
 }
 
 # install_deb ROOT DEB: install DEB and its dependencies inside ROOT with
