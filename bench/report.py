@@ -287,10 +287,12 @@ set key top right
 set xtics rotate by -25
 set multiplot layout 1,3
 set title "Throughput (handshakes/s or deliveries/s)"
+set key top left
 set logscale y
 plot "{throughput}" using 2:xtic(1) title "signal-server" lc rgb "#1f77b4", \\
      "" using 3 title "reference" lc rgb "#ff7f0e"
 set title "Delivery latency (ms)"
+set key top right
 plot "{latency}" using 2:xtic(1) title "signal-server p50" lc rgb "#1f77b4", \\
      "" using 3 title "reference p50" lc rgb "#ff7f0e", \\
      "" using 4 title "signal-server p99" lc rgb "#aec7e8", \\
