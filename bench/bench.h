@@ -61,6 +61,7 @@ enum bench_error {
     ERR_REST_STATUS,      /* REST response status other than 200 */
     ERR_REST_RESPONSE,    /* REST response invalid or not a success */
     ERR_NOT_READY,        /* client not authenticated before the deadline */
+    ERR_PROBE_MISSING,    /* member never received a probe of its stream */
     ERR_CLOSE_TIMEOUT,    /* no close reply before the deadline */
     ERR_STALLED,          /* deliveries stopped before all arrived */
     BENCH_ERROR_COUNT

@@ -239,6 +239,17 @@ void report_print_json(const struct bench_run *run,
     cJSON_AddBoolToObject(root, "encrypted", !cfg->plain);
     cJSON_AddNumberToObject(root, "threads", run->thread_count);
 
+    cJSON *settings = cJSON_AddObjectToObject(root, "settings");
+    cJSON_AddNumberToObject(settings, "concurrency", cfg->concurrency);
+    cJSON_AddNumberToObject(settings, "source_addresses",
+                            run->source_addresses);
+    cJSON_AddNumberToObject(settings, "in_flight", cfg->in_flight);
+    cJSON_AddNumberToObject(settings, "rest_connections",
+                            cfg->rest_connections);
+    cJSON_AddNumberToObject(settings, "pipeline", cfg->pipeline);
+    cJSON_AddNumberToObject(settings, "rate", cfg->rate);
+    cJSON_AddNumberToObject(settings, "duration_s", cfg->duration_s);
+
     cJSON *clients = cJSON_AddObjectToObject(root, "clients");
     cJSON_AddNumberToObject(clients, "requested", run->client_count);
     cJSON_AddNumberToObject(clients, "ready", res->ready);

@@ -832,7 +832,7 @@ static void collect(struct bench_run *run, struct rest_driver *rest,
         res->rest_requests = rest_driver_requests(rest);
     }
     res->stats.errors[ERR_STALLED] += res->stalled ? 1 : 0;
-    res->stats.errors[ERR_NOT_READY] += res->unprobed;
+    res->stats.errors[ERR_PROBE_MISSING] += res->unprobed;
 }
 
 static bool smoke_passed(const struct bench_run *run,

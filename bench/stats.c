@@ -29,6 +29,7 @@ static const char *const error_names[BENCH_ERROR_COUNT] = {
     [ERR_REST_STATUS] = "rest_status_not_200",
     [ERR_REST_RESPONSE] = "rest_invalid_response",
     [ERR_NOT_READY] = "not_ready_in_time",
+    [ERR_PROBE_MISSING] = "probe_not_received",
     [ERR_CLOSE_TIMEOUT] = "close_timed_out",
     [ERR_STALLED] = "deliveries_stalled",
 };
