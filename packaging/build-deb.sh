@@ -44,7 +44,7 @@ if ! missing=$(dpkg-checkbuilddeps 2>&1); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
 fi
 
-echo "build-deb: dpkg-buildpackage -us -uc -b in $tree"
+echo "build-deb: commit $(git -C "$top" rev-parse --short HEAD), dpkg-buildpackage -us -uc -b in $tree"
 dpkg-buildpackage -us -uc -b >"$scratch/build.log" 2>&1 || {
     tail -n 60 "$scratch/build.log" >&2
     echo "build-deb: dpkg-buildpackage failed; the last 60 lines are above" >&2
