@@ -694,6 +694,9 @@ static void handle_eof(struct bench_client *c)
 
 static bool keep_carry(struct bench_client *c, const uint8_t *p, size_t n)
 {
+    c->carry_len = 0;
+    if (n == 0)
+        return true;
     if (n > c->carry_cap) {
         uint8_t *grown = realloc(c->carry, n);
         if (grown == NULL)
