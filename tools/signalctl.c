@@ -256,9 +256,16 @@ static int read_config(struct options *opts)
             return EXIT_OK;
         if (!opts->config_path_given) {
             /* The packaged file is readable by root and the daemon's group
-             * only; other users give credentials another way. */
-            print_error("note: cannot read %s (%s); its settings are not used",
-                        opts->config_path, strerror(errno));
+             * only. Other users give the URL and credentials another way,
+             * so the note is for those who gave neither. */
+            bool url_missing = opts->url.source > SOURCE_ENV;
+            bool credentials_missing = opts->user.source > SOURCE_ENV &&
+                                       opts->token.source > SOURCE_ENV;
+
+            if (url_missing || credentials_missing)
+                print_error("note: cannot read %s (%s); its settings are not "
+                            "used",
+                            opts->config_path, strerror(errno));
             return EXIT_OK;
         }
         return usage_error("cannot read config file %s: %s", opts->config_path,
