@@ -257,7 +257,7 @@ static int read_config(struct options *opts)
         if (!opts->config_path_given) {
             /* The packaged file is readable by root and the daemon's group
              * only. Other users give the URL and credentials another way,
-             * so the note is for those who gave neither. */
+             * so the note appears only while one of them is missing. */
             bool url_missing = opts->url.source > SOURCE_ENV;
             bool credentials_missing = opts->user.source > SOURCE_ENV &&
                                        opts->token.source > SOURCE_ENV;
