@@ -101,6 +101,7 @@ struct rest_driver {
     struct histogram latency_ns;
 
     _Atomic uint64_t live_expected;
+    _Atomic uint64_t live_rejected; /* responses other than a success */
     _Atomic uint64_t live_first_send_ns;
     _Atomic uint64_t live_last_send_ns;
     _Atomic bool live_done;
@@ -566,9 +567,12 @@ static void complete_request(struct rest_conn *c, const struct response *r)
     histogram_record(&d->latency_ns, now_ns() - req->sent_ns);
 
     bool ok = r->status == 200 && body_reports_success(r);
-    if (!ok)
-        d->stats
-            .errors[r->status == 200 ? ERR_REST_RESPONSE : ERR_REST_STATUS]++;
+    if (!ok) {
+        enum bench_error e =
+            r->status == 200 ? ERR_REST_RESPONSE : ERR_REST_STATUS;
+        d->stats.errors[e]++;
+        atomic_fetch_add_explicit(&d->live_rejected, 1, memory_order_relaxed);
+    }
     if (req->probe)
         return;
     if (ok) {
@@ -805,6 +809,11 @@ bool rest_driver_done(struct rest_driver *d)
 uint64_t rest_driver_expected_deliveries(struct rest_driver *d)
 {
     return atomic_load_explicit(&d->live_expected, memory_order_relaxed);
+}
+
+uint64_t rest_driver_rejected(struct rest_driver *d)
+{
+    return atomic_load_explicit(&d->live_rejected, memory_order_relaxed);
 }
 
 uint64_t rest_driver_first_send_ns(struct rest_driver *d)

@@ -728,7 +728,13 @@ static void probe_streams(struct bench_run *run, struct rest_driver *rest,
         }
         if (complete)
             break;
-        if (now_ns() >= deadline) {
+
+        /* When the server rejects the probes (wrong credentials, say) and
+         * none got through, more rounds cannot help. */
+        uint64_t probed = SUM_LIVE(run, live_probed[STREAM_BROADCAST]) +
+                          SUM_LIVE(run, live_probed[STREAM_ROOM]);
+        bool rejected = probed == 0 && rest_driver_rejected(rest) > 0;
+        if (rejected || now_ns() >= deadline) {
             res->unprobed = wanted[STREAM_BROADCAST] + wanted[STREAM_ROOM] -
                             SUM_LIVE(run, live_probed[STREAM_BROADCAST]) -
                             SUM_LIVE(run, live_probed[STREAM_ROOM]);
