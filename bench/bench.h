@@ -329,7 +329,7 @@ void rest_driver_probe(struct rest_driver *d);
 void rest_driver_send(struct rest_driver *d);
 bool rest_driver_done(struct rest_driver *d);
 uint64_t rest_driver_expected_deliveries(struct rest_driver *d);
-/* Requests answered with anything but a success, so far. */
+/* Number of requests so far whose response was not a success. */
 uint64_t rest_driver_rejected(struct rest_driver *d);
 uint64_t rest_driver_first_send_ns(struct rest_driver *d);
 uint64_t rest_driver_last_send_ns(struct rest_driver *d);
