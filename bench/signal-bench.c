@@ -917,9 +917,10 @@ static void free_run(struct bench_run *run)
 
 int main(int argc, char **argv)
 {
-    struct bench_config cfg;
-    struct bench_run run;
-    struct bench_result res;
+    /* Static: the per-thread histograms make these a few MiB. */
+    static struct bench_config cfg;
+    static struct bench_run run;
+    static struct bench_result res;
 
     int status = parse_command_line(&cfg, argc, argv);
     if (status == -1) {
