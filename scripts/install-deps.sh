@@ -7,7 +7,7 @@ packages="meson ninja-build pkg-config gcc libc6-dev
 libevent-dev libssl-dev libcjson-dev libjwt-dev libsystemd-dev check
 openssl python3 python3-pytest python3-websockets python3-cryptography
 python3-jsonschema
-clang libclang-rt-14-dev llvm scdoc systemd prometheus curl"
+clang libclang-rt-14-dev llvm scdoc systemd prometheus curl nginx procps"
 
 missing=""
 for p in $packages; do

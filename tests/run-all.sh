@@ -70,4 +70,7 @@ sh fuzz/run.sh 10
 stage "systemd units"
 sh tests/systemd/check-units.sh "$build"
 
+stage "TLS through nginx"
+sh tests/nginx/test_nginx.sh "$build"
+
 stage "all tests passed"
