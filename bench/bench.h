@@ -243,7 +243,7 @@ struct bench_client {
     uint8_t *pending;
     uint32_t pending_len;
     uint32_t pending_cap;
-    EVP_PKEY *key_pair;
+    struct crypto_ecdh *key_pair; /* until the key is derived */
     char *auth_message;
     char ws_key[25];
     uint8_t key[CRYPTO_KEY_LEN];

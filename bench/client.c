@@ -106,8 +106,7 @@ static void client_finish(struct bench_client *c, bool failed)
     c->pending = NULL;
     c->carry_len = c->carry_cap = 0;
     c->pending_len = c->pending_cap = 0;
-    if (c->key_pair != NULL)
-        EVP_PKEY_free(c->key_pair);
+    crypto_ecdh_free(c->key_pair);
     c->key_pair = NULL;
     free(c->auth_message);
     c->auth_message = NULL;
@@ -392,15 +391,11 @@ static bool derive_key(struct bench_client *c, const cJSON *data)
                       sizeof(salt)))
         return false;
 
-    EVP_PKEY *peer =
-        crypto_import_public_key(server_public, sizeof(server_public));
-    if (peer == NULL)
-        return false;
-    if (crypto_derive_shared_secret(c->key_pair, peer, secret) &&
+    if (crypto_ecdh_derive(c->key_pair, server_public, sizeof(server_public),
+                           secret) &&
         crypto_derive_session_key(secret, salt, c->key))
         ok = true;
     crypto_wipe(secret, sizeof(secret));
-    EVP_PKEY_free(peer);
     return ok;
 }
 
@@ -424,8 +419,7 @@ static void handle_connected(struct bench_client *c, const uint8_t *text,
         ok = config_of(c)->plain || derive_key(c, data);
     }
     cJSON_Delete(root);
-    if (c->key_pair != NULL)
-        EVP_PKEY_free(c->key_pair);
+    crypto_ecdh_free(c->key_pair);
     c->key_pair = NULL;
     if (!ok) {
         client_fail(c, ERR_HANDSHAKE);
@@ -783,14 +777,13 @@ static bool prepare_client(struct bench_thread *t, struct bench_client *c)
                      "{\"event\":\"authenticate\",\"data\":{\"token\":\"%s\"}}",
                      token);
     } else {
-        uint8_t raw[CRYPTO_PUBLIC_KEY_LEN];
-        c->key_pair = crypto_generate_key_pair();
-        if (c->key_pair == NULL ||
-            !crypto_export_public_key(c->key_pair, raw)) {
+        c->key_pair = crypto_ecdh_generate();
+        if (c->key_pair == NULL) {
             free(token);
             return false;
         }
-        public_b64[base64_encode(raw, sizeof(raw), public_b64)] = '\0';
+        public_b64[base64_encode(crypto_ecdh_public_key(c->key_pair),
+                                 CRYPTO_PUBLIC_KEY_LEN, public_b64)] = '\0';
         n = asprintf(&c->auth_message,
                      "{\"event\":\"authenticate\",\"data\":{\"token\":\"%s\","
                      "\"clientPublicKey\":\"%s\"}}",
