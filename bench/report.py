@@ -22,6 +22,8 @@ CASES = {
     "connect": "connect and authenticate {clients} clients, encrypted",
     "broadcast-64": "broadcast of 64 B to {clients} clients, encrypted",
     "broadcast-1k": "broadcast of 1 KiB to {clients} clients, encrypted",
+    "latency-64": "one broadcast of 64 B at a time to {clients} clients, "
+                  "encrypted, 4 per second",
     "rooms": "room sends of 64 B, 100 rooms, {clients} clients, encrypted",
     "idle-memory": "{clients} idle authenticated clients, encrypted",
     "connect-plain": "connect and authenticate {clients} clients, plain",

@@ -30,7 +30,7 @@ peer=${IGNIS_PEER:-$repo/../shared/peers/run-ignis-peer.sh}
 rounds=${BENCH_ROUNDS:-2}
 duration=${BENCH_DURATION:-10}
 clients=${BENCH_CLIENTS:-9000}
-cases=${BENCH_CASES:-connect broadcast-64 broadcast-1k rooms idle-memory connect-plain broadcast-64-plain}
+cases=${BENCH_CASES:-connect broadcast-64 broadcast-1k latency-64 rooms idle-memory connect-plain broadcast-64-plain}
 python=/usr/bin/python3
 
 for program in "$server" "$bench"; do
@@ -140,6 +140,9 @@ case_arguments() {
     connect) echo "connect $common" ;;
     broadcast-64) echo "broadcast $common $load --messages 5000 --size 64" ;;
     broadcast-1k) echo "broadcast $common $load --messages 5000 --size 1024" ;;
+    # One broadcast in flight at a time, spaced out, so the latency is the
+    # time one message takes to reach every client, without queueing.
+    latency-64) echo "broadcast $common --duration $duration --in-flight 1 --rate 4 --messages 5000 --size 64" ;;
     rooms) echo "rooms --rooms 100 --room-size $((clients / 100)) --connect-timeout 60 --drain-timeout 10 $load --messages 500000 --size 64" ;;
     idle-memory) echo "idle-memory $common --settle 3" ;;
     connect-plain) echo "connect $common --plain" ;;
