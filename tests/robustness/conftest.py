@@ -2,9 +2,9 @@
 signal-server (the binary named by --server-bin) with the settings it
 needs, on 127.0.0.1 with port 0.
 
-When a test ends, each server it started must still be running (unless
-the test stopped it itself) and must have printed no sanitizer report;
-a failing test's report carries the server's stderr.
+When a test ends, each server it started must still be running, unless
+the test stopped it itself, and must have printed no sanitizer report.
+A failing test's report carries the server's stderr.
 """
 
 import os

@@ -1,8 +1,8 @@
 """Malformed and hostile input on every surface: raw TCP, the HTTP request
 head, REST bodies and paths, WebSocket frames and every field of the
-application events. Each case gets one exact answer (an HTTP status with
-a JSON error, an `error` event, or a close code), and after each case a
-client that connected before the first case still receives a broadcast.
+application events. Each case gets one exact response: an HTTP status with
+a JSON error, an `error` event, or a close code. After each case, a client
+that connected before the first case still receives a broadcast.
 
 All cases share one server per module; the healthy client and the server
 must survive them all.
@@ -27,6 +27,7 @@ from signal_testkit import (
     REST_PREFIX,
     RawWebSocket,
     SessionCrypto,
+    authenticated_raw_client,
     b64,
     b64url,
     basic_header,
@@ -52,16 +53,14 @@ def server(module_launcher):
 
 @pytest.fixture(scope="module")
 def healthy(server):
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "healthy"))
+    client = authenticated_raw_client(server.port, "healthy")
     yield client
     client.close()
 
 
 @pytest.fixture(autouse=True)
 def still_serving(request, server, healthy, module_launcher):
-    """After each case: the server answers and the healthy client is served."""
+    """After each case: the server responds and the healthy client is served."""
     request.node.signal_servers = module_launcher.servers
     yield
     probe = {"topic": "probe", "data": {"case": request.node.name}}
@@ -86,7 +85,7 @@ def exchange(port: int, data: bytes, shut_write: bool = False, timeout: float = 
                 break
             received += chunk
             if response_complete(received):
-                # Keep-alive answers end here; a closing one is followed by EOF.
+                # A keep-alive response ends here; a closing one is followed by EOF.
                 sock.settimeout(0.3)
     except socket.timeout:
         pass
@@ -242,7 +241,7 @@ def test_rest_body_with_invalid_utf8_rejected(server, healthy):
     response = http_request(server.port, "POST", REST_PREFIX + "/broadcast", b'{"topic":"t","data":"\xc3\x28"}')
     if response.status == 200:
         # Take the relayed message off the healthy client's input, so the
-        # check after this case sees its own broadcast.
+        # check after this case gets its own broadcast.
         healthy.recv_frame()
     assert response.status == 400
     assert response.json() == {"error": "Body must be a JSON object"}

@@ -9,15 +9,14 @@ import time
 import pytest
 
 from signal_testkit import (
-    JWT_SECRET,
     OP_PING,
     OP_TEXT,
     REST_PREFIX,
     RawWebSocket,
     RestConnection,
+    authenticated_raw_client,
     encode_frame,
     http_request,
-    mint_token,
 )
 
 FLOOD_SECONDS = 4.0
@@ -38,7 +37,7 @@ def flood_frames(kind: str, client: RawWebSocket) -> bytes:
 
 
 class Flooder(threading.Thread):
-    """Writes the same batch of frames until told to stop; never reads."""
+    """Writes the same batch of frames until `stop` is set; never reads."""
 
     def __init__(self, client: RawWebSocket, batch: bytes):
         super().__init__(daemon=True)
@@ -68,9 +67,7 @@ class Flooder(threading.Thread):
 
 
 def connect_healthy(port: int, name: str) -> RawWebSocket:
-    client = RawWebSocket(port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, name))
+    client = authenticated_raw_client(port, name)
     return client
 
 
@@ -82,9 +79,7 @@ def test_inbound_flood_bounded(start_server, kind):
     # whatever the acceptor's choice (with two workers, the three
     # connections cannot all be on different ones).
     healthy = [connect_healthy(port, f"healthy-{i}") for i in range(2)]
-    flooder = RawWebSocket(port, rcvbuf=4096)
-    assert flooder.upgrade() == 101
-    flooder.authenticate(mint_token(JWT_SECRET, "flooder"))
+    flooder = authenticated_raw_client(port, "flooder", rcvbuf=4096)
     rest = RestConnection(port)
 
     rss_before = server.rss_kib()

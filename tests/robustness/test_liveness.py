@@ -5,18 +5,14 @@ import socket
 import time
 
 from signal_testkit import (
-    JWT_SECRET,
     OP_PING,
-    RawWebSocket,
-    mint_token,
+    authenticated_raw_client,
 )
 
 
 def test_client_ignoring_pings_dropped(start_server):
     server = start_server(idle_timeout_s=1)
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "half-open"))
+    client = authenticated_raw_client(server.port, "half-open")
     silent_since = time.monotonic()
 
     # The server pings after 1 s of silence and drops the connection
@@ -34,9 +30,7 @@ def test_client_ignoring_pings_dropped(start_server):
 
 def test_client_answering_pings_kept(start_server):
     server = start_server(idle_timeout_s=1)
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "answers-pings"))
+    client = authenticated_raw_client(server.port, "answers-pings")
 
     pings = 0
     deadline = time.monotonic() + 3.5
@@ -49,7 +43,7 @@ def test_client_answering_pings_kept(start_server):
         client.send_frame(0xA, payload)
         pings += 1
     assert pings >= 2, f"{pings} pings in 3.5 s with idle_timeout_s=1"
-    # Still served: a data message gets its answer.
+    # Still served: a data message gets its reply.
     client.send_json({"event": "authenticate", "data": {}})
     assert client.recv_json() == {"event": "error", "data": {"message": "Already authenticated"}}
     client.close()
@@ -68,9 +62,7 @@ def test_silent_http_connection_dropped(start_server):
 
 def test_authenticated_client_without_data_closed_4002(start_server):
     server = start_server(heartbeat_interval_ms=200, heartbeat_timeout_ms=600)
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "quiet"))
+    client = authenticated_raw_client(server.port, "quiet")
     silent_since = time.monotonic()
 
     code = client.wait_close(timeout=5.0)
@@ -84,14 +76,12 @@ def test_authenticated_client_without_data_closed_4002(start_server):
 
 def test_heartbeats_keep_client_open(start_server):
     server = start_server(heartbeat_interval_ms=200, heartbeat_timeout_ms=600)
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "beating"))
+    client = authenticated_raw_client(server.port, "beating")
     for _ in range(8):
         client.send_sealed("heartbeat")
         time.sleep(0.25)
     # 2 s without a 4002 (recv_json raises ConnectionClosedWith on a
-    # close frame): a data message still gets its answer.
+    # close frame): a data message still gets its reply.
     client.send_json({"event": "authenticate", "data": {}})
     assert client.recv_json(timeout=2.0) == {"event": "error", "data": {"message": "Already authenticated"}}
     client.close()

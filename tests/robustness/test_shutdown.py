@@ -5,11 +5,10 @@ import socket
 import time
 
 from signal_testkit import (
-    JWT_SECRET,
     REST_PREFIX,
     RawWebSocket,
     RestConnection,
-    mint_token,
+    authenticated_raw_client,
 )
 
 SHUTDOWN_TIMEOUT_MS = 2000
@@ -26,9 +25,7 @@ def test_sigterm_with_stalled_clients_exits_in_time(start_server):
     port = server.port
     stalled = []
     for i in range(4):
-        client = RawWebSocket(port, rcvbuf=4096)
-        assert client.upgrade() == 101
-        client.authenticate(mint_token(JWT_SECRET, f"stalled-{i}"))
+        client = authenticated_raw_client(port, f"stalled-{i}", rcvbuf=4096)
         stalled.append(client)
     unauthenticated = RawWebSocket(port)
     assert unauthenticated.upgrade() == 101

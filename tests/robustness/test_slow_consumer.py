@@ -7,17 +7,16 @@ import time
 import pytest
 
 from signal_testkit import (
-    JWT_SECRET,
     OP_CLOSE,
     REST_PREFIX,
     ConnectionClosedWith,
     EventCollector,
     RawWebSocket,
     RestConnection,
+    authenticated_raw_client,
     close_code,
     decode_frame,
     http_request,
-    mint_token,
     read_metric,
 )
 
@@ -28,17 +27,15 @@ PAYLOAD = "x" * 1024
 # broadcasts are needed before the limit is reached.
 MAX_BROADCASTS = 8000
 # The server keeps a closing connection for a grace period (2 s) before it
-# drops it; 0.5 s after the close decision leaves time to drain the
-# megabytes the kernel holds before the close frame.
+# drops it. Reading 0.5 s after the close decision leaves time to drain
+# the megabytes queued in the kernel before the close frame.
 READ_DELAY_S = 0.5
 # Grace period plus one tick of the server's 1 s idle timer, plus margin.
 DESCRIPTOR_CLOSE_LIMIT_S = 5.0
 
 
 def authenticated_stalled_client(port: int) -> RawWebSocket:
-    client = RawWebSocket(port, rcvbuf=4096)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "stalled"))
+    client = authenticated_raw_client(port, "stalled", rcvbuf=4096)
     return client
 
 
@@ -78,17 +75,15 @@ def test_slow_consumer_closed_with_4005(start_server):
     server = start_server(outbound_limit_bytes=OUTBOUND_LIMIT)
     port = server.port
 
-    healthy = RawWebSocket(port)
-    assert healthy.upgrade() == 101
-    healthy.authenticate(mint_token(JWT_SECRET, "healthy"))
+    healthy = authenticated_raw_client(port, "healthy")
     collector = EventCollector(healthy, until="done")
     collector.start()
     late_reader = authenticated_stalled_client(port)
     never_reader = authenticated_stalled_client(port)
 
     rest = RestConnection(port)
-    # One answered request proves the server has accepted the connection,
-    # so the count below includes it.
+    # A response proves that the server has accepted the connection, so
+    # the count below includes it.
     assert rest.request("GET", "/healthz", auth=False).status == 200
     descriptors_before = server.fd_count()
     closes_before = read_metric(port, "signal_slow_consumer_closes_total")
@@ -136,9 +131,7 @@ def test_large_broadcast_reaches_reading_client(start_server):
     # Defaults: max_body_bytes and outbound_limit_bytes are both 1 MiB, and
     # the encrypted wrapper is about 4/3 of the plain text.
     server = start_server()
-    client = RawWebSocket(server.port)
-    assert client.upgrade() == 101
-    client.authenticate(mint_token(JWT_SECRET, "reader"))
+    client = authenticated_raw_client(server.port, "reader")
     payload = "x" * 800_000
     response = http_request(server.port, "POST", REST_PREFIX + "/broadcast", {"topic": "large", "data": payload})
     assert response.status == 200

@@ -1,8 +1,10 @@
-"""Client side of the signal-server wire protocol for the stress test, the
-robustness suite and the soak: HS256 tokens, the ECDH key exchange and
-AES-256-GCM wrappers, an asyncio client on python3-websockets, a blocking
-raw-socket WebSocket for clients that misbehave on purpose, small HTTP
-clients for the REST API, and a launcher for the daemon that waits for its
+"""Client side of the signal-server wire protocol, shared by the stress
+test, the robustness suite and the soak.
+
+It has HS256 tokens, the ECDH key exchange and AES-256-GCM wrappers, an
+asyncio client on python3-websockets, and a blocking raw-socket WebSocket
+for clients that misbehave on purpose. It also has small HTTP clients for
+the REST API and a launcher for the daemon that waits for its
 `event=listening` line and keeps its stderr in a file.
 
 Written from the wire protocol description only; no server code is shared.
@@ -257,6 +259,12 @@ class RestConnection:
     def send(self, method: str, path: str, body=None, auth=True):
         self.sock.sendall(format_request(self.port, method, path, body, auth=auth, keep_alive=True))
 
+    def send_pipelined(self, method: str, path: str, bodies):
+        """Send one request per body in a single write, so the server reads
+        them together."""
+        data = b"".join(format_request(self.port, method, path, body, keep_alive=True) for body in bodies)
+        self.sock.sendall(data)
+
     def receive(self) -> HttpResponse:
         return self.reader.read_response(self.timeout)
 
@@ -349,7 +357,7 @@ def read_metric(port: int, name: str) -> float:
 
 class RawWebSocket:
     """A blocking WebSocket on a plain socket, framed by hand, for clients
-    that stop reading, never answer pings or send malformed data."""
+    that stop reading, never reply to pings or send malformed data."""
 
     def __init__(self, port: int, rcvbuf: int = 0, path: str = "/ws", timeout: float = 10.0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -425,7 +433,7 @@ class RawWebSocket:
             self.buffer += chunk
 
     def recv_json(self, timeout: float = 10.0) -> dict:
-        """Return the next text message as JSON, answering pings on the way."""
+        """Return the next text message as JSON, replying to pings with pongs."""
         while True:
             opcode, payload = self.recv_frame(timeout)
             if opcode == OP_PING:
@@ -482,6 +490,16 @@ class RawWebSocket:
             self.sock.close()
         except OSError:
             pass
+
+
+def authenticated_raw_client(port: int, sub: str, rcvbuf: int = 0) -> RawWebSocket:
+    """Return a RawWebSocket that upgraded and authenticated (encrypted) as sub."""
+    client = RawWebSocket(port, rcvbuf=rcvbuf)
+    status = client.upgrade()
+    if status != 101:
+        raise ProtocolError(f"upgrade got {status}: {client.response_body[:200]!r}")
+    client.authenticate(mint_token(JWT_SECRET, sub))
+    return client
 
 
 class EventCollector(threading.Thread):

@@ -16,8 +16,8 @@ Load, all on loopback:
 
 The run fails when any error is seen, when the mean RSS of the last
 minute exceeds the mean RSS around the midpoint by more than
---rss-margin-kib, when the server holds more descriptors after the churn
-than before it, or when SIGTERM does not end the server with status 0.
+--rss-margin-kib, when the server has more descriptors open after the
+churn than before it, or when SIGTERM does not end the server with status 0.
 """
 
 import argparse
@@ -27,7 +27,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 
@@ -374,8 +373,9 @@ async def run(options, server: ServerProcess, csv_file) -> dict:
     soak.stopping = True
     await asyncio.wait(tasks, timeout=60)
 
-    # All sends are answered; let the last deliveries arrive, then check
-    # that each watcher got everything up to the last accepted message.
+    # Every send has its response by now. Let the last deliveries arrive,
+    # then check that each watcher got everything up to the last accepted
+    # message.
     await asyncio.sleep(2)
     for watcher in watchers:
         if watcher.next_broadcast != state["broadcast"]:

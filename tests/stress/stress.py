@@ -8,8 +8,8 @@ broadcast, send to rooms and to single clients, disconnect random live
 clients, and read the client list, single clients, /status and /metrics.
 
 A handful of sentinel clients stay connected throughout and must receive
-every broadcast and every send to their rooms that was answered 200, once
-and in order. Every client checks that what it receives decrypts and that
+every broadcast and every send to their rooms that got a 200 response,
+once and in order. Every client checks that what it receives decrypts and that
 each REST task's sequence numbers only go up.
 
 At the end the server must still answer /status, a fresh client must
@@ -111,7 +111,14 @@ def close_code_of(exc: ConnectionClosed):
 async def churn_client(stats: Stats, port: int, rng: random.Random, stop_at: float):
     """One short-lived client with a random behaviour."""
     roll = rng.random()
-    kind = "no_auth" if roll < 0.04 else "bad_token" if roll < 0.08 else "stalled" if roll < 0.15 else "normal"
+    if roll < 0.04:
+        kind = "no_auth"
+    elif roll < 0.08:
+        kind = "bad_token"
+    elif roll < 0.15:
+        kind = "stalled"
+    else:
+        kind = "normal"
     client = AsyncClient(port)
     try:
         await client.connect(CONNECT_TIMEOUT_S, rcvbuf=4096 if kind == "stalled" else 0)
@@ -209,7 +216,7 @@ async def random_action(stats: Stats, client: AsyncClient, rng: random.Random):
         await client.send_sealed("heartbeat")
         stats.counts["heartbeats"] += 1
     else:
-        # A wrapper whose tag does not verify: the server answers with an
+        # A wrapper whose tag does not verify: the server replies with an
         # error event and keeps the connection.
         client.expected_errors = getattr(client, "expected_errors", 0) + 1
         await client.send_plain({"event": "encrypted", "data": {"iv": "AAAAAAAAAAAAAAAA", "ct": "AAAAAAAAAAAAAAAAAAAAAA=="}})
@@ -276,7 +283,7 @@ class Sentinel:
 
 
 class RestLog:
-    """What each REST task sent and how the server answered."""
+    """What each REST task sent and the status codes of the responses."""
 
     def __init__(self):
         self.accepted = []  # (task, seq, kind, room or None)
@@ -306,10 +313,10 @@ async def rest_task(task: int, stats: Stats, log: RestLog, port: int, rng: rando
             elif roll < 0.72:
                 seq += 1
                 # Half of the client sends go to clients that stopped
-                # reading, with a payload whose encrypted frame (about
-                # 40 KB) is over the outbound limit: the server closes
-                # the client with 4005 from the fan-out command while
-                # other threads look it up in the registry.
+                # reading. The encrypted frame (about 40 KB) is over the
+                # outbound limit, so the server closes the client with
+                # 4005 from the fan-out command while other threads look
+                # it up in the registry.
                 stalled = stats.stalled and rng.random() < 0.5
                 target = rng.choice(list(stats.stalled)) if stalled else random_live_client(stats, rng)
                 body = {"topic": "stress.direct", "data": {"task": task, "seq": seq, "pad": "y" * (30000 if stalled else 10)}}
@@ -510,7 +517,7 @@ def print_summary(stats: Stats, log: RestLog, elapsed: float, stop_seconds: floa
     print(f"stress: {elapsed:.1f} s; {counts}")
     print(f"stress: server metrics: {server_counts}")
     print(f"stress: close codes seen by churn clients: {closes or 'none'}")
-    print(f"stress: REST answers: {statuses}")
+    print(f"stress: REST responses: {statuses}")
     print(f"stress: SIGTERM to exit: {stop_seconds:.2f} s")
 
 
