@@ -68,6 +68,7 @@ struct connection {
     /* HTTP */
     int64_t request_started_ms; /* first byte of the current request */
     bool close_after_flush;
+    bool continue_sent; /* "100 Continue" sent for the current request */
 
     /* WebSocket */
     struct ws_reader reader;

@@ -1,8 +1,9 @@
 /*
- * Connection I/O for the owning worker: reading and buffering input,
- * HTTP/1.1 request handling up to the WebSocket upgrade, WebSocket frames
- * after it, queued output with the per-client backlog limit, and the close
- * sequence (close frame, drain, half-close, wait for EOF, free).
+ * Connection I/O for the owning worker. It reads and buffers input,
+ * handles HTTP/1.1 requests up to the WebSocket upgrade and WebSocket
+ * frames after it, and queues output under the per-client backlog limit.
+ * Closing sends a close frame, drains the output, half-closes the socket,
+ * waits for the peer's EOF and frees the connection.
  */
 #include "connection.h"
 
@@ -241,7 +242,7 @@ static void leave_open_phase(struct connection *c)
     if (c->kind == CONN_WEBSOCKET) {
         worker_mark_closed(c->worker, c);
         c->state = CLIENT_DISCONNECTED;
-        /* Unlisted at once, so REST no longer sees or targets it. */
+        /* Removed from the registry at once, so REST no longer lists or targets it. */
         if (c->record != NULL) {
             registry_remove_client(s->registry, c->record);
             c->record = NULL;
@@ -589,8 +590,21 @@ static size_t process_http(struct connection *c, const uint8_t *buf, size_t len)
         return len;
     }
     size_t body_len = req.content_length > 0 ? (size_t)req.content_length : 0;
-    if (len - req.head_len < body_len)
+    if (len - req.head_len < body_len) {
+        /* curl and other clients wait for this before sending a body. */
+        const struct http_header *expect = http_find_header(&req, "Expect");
+        if (!c->continue_sent && expect != NULL && req.version_minor == 1 &&
+            http_header_has_token(expect->value, expect->value_len,
+                                  "100-continue")) {
+            static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            c->continue_sent = true;
+            uint8_t *p = grow_outbuf(c, sizeof(interim) - 1);
+            if (p != NULL)
+                memcpy(p, interim, sizeof(interim) - 1);
+        }
         return 0;
+    }
+    c->continue_sent = false;
 
     if (!req.keep_alive)
         c->close_after_flush = true;
