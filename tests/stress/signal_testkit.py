@@ -661,6 +661,17 @@ class ServerProcess:
         os.unlink(self.stderr_file.name)
 
 
+def sanitizer_runtime(binary: str) -> "str | None":
+    """Return "address" or "thread" when binary links a sanitizer runtime."""
+    with open(binary, "rb") as f:
+        image = f.read()
+    if b"__asan_init" in image:
+        return "address"
+    if b"__tsan_init" in image:
+        return "thread"
+    return None
+
+
 def proc_status_field(pid: int, field: str) -> int:
     """Return a kB field of /proc/PID/status (VmRSS, VmHWM...) in KiB."""
     with open(f"/proc/{pid}/status") as f:
