@@ -13,6 +13,7 @@
 #                    (BUILD_DIR/soak-<UTC time>.csv)
 #   SOAK_RSS_MARGIN_KIB
 #                    RSS growth allowed over the second half, in KiB (8192)
+#   SOAK_LOG_LEVEL   the server's log_level (info); debug logs every close
 #
 # Exit status 0 when no error was seen, RSS stayed within the margin, no
 # descriptor leaked and SIGTERM stopped the server with status 0.
@@ -36,9 +37,11 @@ fi
 seconds=${SOAK_SECONDS:-900}
 csv=${SOAK_CSV:-$build/soak-$(date -u +%Y%m%dT%H%M%SZ).csv}
 margin=${SOAK_RSS_MARGIN_KIB:-8192}
+log_level=${SOAK_LOG_LEVEL:-info}
 
 # About 120 clients of the driver and 200 of signal-bench, plus REST.
 ulimit -n 4096 2>/dev/null || true
 PYTHONDONTWRITEBYTECODE=1 exec /usr/bin/python3 "$here/stress/soak_driver.py" \
     --server-bin "$build/signal-server" --bench "$build/bench/signal-bench" \
-    --seconds "$seconds" --csv "$csv" --rss-margin-kib "$margin"
+    --seconds "$seconds" --csv "$csv" --rss-margin-kib "$margin" \
+    --log-level "$log_level"

@@ -118,7 +118,7 @@ def test_inbound_flood_bounded(start_server, kind):
     assert thread.problem is None, f"the flooding connection failed: {thread.problem!r}"
     assert thread.bytes_sent > 1 << 20, f"the flood sent only {thread.bytes_sent} bytes"
     # AddressSanitizer keeps freed memory in quarantine (256 MiB by
-    # default), so RSS says nothing about the server's own bounds there.
+    # default), so RSS does not reflect the server's own bounds there.
     if sanitizer_runtime(server.binary) != "address":
         assert rss_max - rss_before < RSS_GROWTH_LIMIT_KIB, f"RSS grew from {rss_before} KiB to {rss_max} KiB during the {kind} flood"
     assert max(latencies) < BROADCAST_LATENCY_LIMIT_S, f"slowest broadcast round trip {max(latencies):.3f} s"
