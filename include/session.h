@@ -21,6 +21,9 @@ void session_on_message(struct connection *c, const uint8_t *data, size_t len);
  * not authenticated or already closing. */
 void session_deliver(struct connection *c, const struct message *m);
 
+/* Bytes of the encrypted wrapper frame for an envelope of plain_len. */
+size_t session_sealed_frame_len(size_t plain_len);
+
 /* Called once when the connection closes: leaves every room. */
 void session_on_close(struct connection *c);
 

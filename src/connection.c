@@ -98,8 +98,11 @@ void conn_free(struct connection *c)
     struct worker *w = c->worker;
     struct server *s = w->server;
 
-    if (c->kind == CONN_WEBSOCKET)
+    if (c->kind == CONN_WEBSOCKET) {
+        log_event(LOG_DEBUG, "connection_freed", "client=%s fd=%d", c->id,
+                  c->fd);
         session_on_close(c);
+    }
     if (c->record != NULL) {
         registry_remove_client(s->registry, c->record);
         c->record = NULL;

@@ -24,7 +24,9 @@
 #include "openapi.h"
 #include "registry.h"
 #include "server.h"
+#include "session.h"
 #include "token.h"
+#include "utf8.h"
 #include "worker.h"
 
 #define PATH_MAX_LEN 2048
@@ -148,12 +150,28 @@ static const char *check_authorization(struct request_context *ctx)
 }
 
 /* Parses {"topic": string, "data": any} into a fan-out message. */
+/* Bytes of the largest frame a message becomes for one client: the
+ * encrypted wrapper when encryption is on, else the plain frame. */
+static size_t delivered_frame_len(const struct config *c,
+                                  const struct message *m)
+{
+    return c->require_encryption ? session_sealed_frame_len(m->plain_len)
+                                 : m->frame_len;
+}
+
 static struct message *parse_message_body(struct request_context *ctx,
                                           const char *body, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength(body, len);
     struct message *m = NULL;
 
+    /* Messages travel in text frames, which must be UTF-8; cJSON passes
+     * invalid bytes through. */
+    if (!utf8_is_valid((const uint8_t *)body, len)) {
+        respond_error(ctx, 400, "Body must be UTF-8 JSON", NULL);
+        return NULL;
+    }
+
+    cJSON *root = cJSON_ParseWithLength(body, len);
     if (root == NULL || !cJSON_IsObject(root)) {
         respond_error(ctx, 400, "Body must be a JSON object", NULL);
     } else {
@@ -168,6 +186,20 @@ static struct message *parse_message_body(struct request_context *ctx,
         }
     }
     cJSON_Delete(root);
+
+    /* A message no client could take would close every recipient as a
+     * slow consumer; refuse it here instead. */
+    const struct config *c = ctx->server->config;
+    if (m != NULL && delivered_frame_len(c, m) > c->outbound_limit_bytes) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "Message too large: its frame of %zu bytes exceeds "
+                 "outbound_limit_bytes (%zu)",
+                 delivered_frame_len(c, m), c->outbound_limit_bytes);
+        respond_error(ctx, 413, why, NULL);
+        message_unref(m);
+        m = NULL;
+    }
     return m;
 }
 

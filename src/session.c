@@ -72,6 +72,23 @@ static void send_error(struct connection *c, const char *message)
     send_plain_event(c, "error", data);
 }
 
+static size_t sealed_payload_len(size_t plain_len)
+{
+    return sizeof(SEALED_PREFIX) - 1 + base64_encoded_len(CRYPTO_IV_LEN) +
+           sizeof(SEALED_MIDDLE) - 1 +
+           base64_encoded_len(plain_len + CRYPTO_TAG_LEN) +
+           sizeof(SEALED_SUFFIX) - 1;
+}
+
+size_t session_sealed_frame_len(size_t plain_len)
+{
+    uint8_t header[WS_MAX_HEADER_LEN];
+    size_t payload = sealed_payload_len(plain_len);
+
+    return ws_write_frame_header(header, true, WS_OP_TEXT, payload, NULL) +
+           payload;
+}
+
 /* Encrypts plain for the client and queues the wrapper frame. */
 static bool send_sealed(struct connection *c, const char *plain, size_t len)
 {
@@ -96,11 +113,7 @@ static bool send_sealed(struct connection *c, const char *plain, size_t len)
         return false;
     }
 
-    size_t ct_chars = base64_encoded_len(len + CRYPTO_TAG_LEN);
-    size_t payload = sizeof(SEALED_PREFIX) - 1 +
-                     base64_encoded_len(CRYPTO_IV_LEN) +
-                     sizeof(SEALED_MIDDLE) - 1 + ct_chars +
-                     sizeof(SEALED_SUFFIX) - 1;
+    size_t payload = sealed_payload_len(len);
     size_t header_len = ws_write_frame_header(header, true, WS_OP_TEXT, payload,
                                               NULL);
     uint8_t *p = conn_reserve(c, header_len + payload);
