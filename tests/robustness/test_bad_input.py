@@ -235,16 +235,15 @@ def test_bad_rest_body_answered(server, target, case, body, status, error):
     assert response.json() == {"error": error}
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: a REST body with invalid UTF-8 is accepted and relayed "
-                                       "in a text frame, which RFC 6455 requires to be UTF-8")
 def test_rest_body_with_invalid_utf8_rejected(server, healthy):
+    # Messages travel in text frames, which RFC 6455 requires to be UTF-8.
     response = http_request(server.port, "POST", REST_PREFIX + "/broadcast", b'{"topic":"t","data":"\xc3\x28"}')
     if response.status == 200:
         # Take the relayed message off the healthy client's input, so the
         # check after this case gets its own broadcast.
         healthy.recv_frame()
     assert response.status == 400
-    assert response.json() == {"error": "Body must be a JSON object"}
+    assert response.json() == {"error": "Body must be UTF-8 JSON"}
 
 
 # --- WebSocket frames and application events ----------------------------------
