@@ -340,8 +340,9 @@ void conn_flush(struct connection *c)
         if (n > 0) {
             o->start += (size_t)n;
             o->len -= (size_t)n;
-            atomic_fetch_add_explicit(&w->bytes_written, (uint64_t)n,
-                                      memory_order_relaxed);
+            if (c->kind == CONN_WEBSOCKET)
+                atomic_fetch_add_explicit(&w->bytes_written, (uint64_t)n,
+                                          memory_order_relaxed);
             continue;
         }
         if (n < 0 && errno == EINTR)

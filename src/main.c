@@ -20,7 +20,10 @@ int main(int argc, char **argv)
     case CONFIG_EXIT_SUCCESS:
         return 0;
     case CONFIG_INVALID:
-        fprintf(stderr, "signal-server: %s\n", err);
+        /* Under systemd the "<3>" prefix files the line as an error in
+         * the journal, so `journalctl -p err` shows why the start failed. */
+        fprintf(stderr, "%ssignal-server: %s\n",
+                getenv("JOURNAL_STREAM") != NULL ? "<3>" : "", err);
         return 2;
     case CONFIG_OK:
         break;

@@ -188,7 +188,7 @@ char *metrics_render(struct server *s, size_t *len)
     put(&t, "signal_messages_delivered_total %llu\n",
         (unsigned long long)delivered);
     header(&t, "signal_bytes_delivered_total", "counter",
-           "Bytes written to client sockets.");
+           "Bytes written to WebSocket clients, frames and wrappers included.");
     put(&t, "signal_bytes_delivered_total %llu\n", (unsigned long long)bytes);
     header(&t, "signal_deliveries_dropped_total", "counter",
            "Messages not delivered because the client's backlog was full.");

@@ -426,6 +426,8 @@ static void route_clients(struct request_context *ctx, const char *sub,
     ctx->route = ROUTE_OTHER;
     const char *why = check_authorization(ctx);
     if (why != NULL) {
+        log_event(LOG_DEBUG, "rest_unauthorized", "fd=%d reason=\"%s\"",
+                  ctx->conn->fd, why);
         respond_error(ctx, 401, why, "WWW-Authenticate: Bearer, Basic realm=\"signal-server\"\r\n");
         return;
     }

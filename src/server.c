@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -103,6 +104,16 @@ static int socket_from_systemd(void)
     if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
         log_event(LOG_ERROR, "socket_activation_failed",
                   "error=\"descriptor 3 is not a listening stream socket\"");
+        return -2;
+    }
+
+    /* systemd passes a blocking socket; the acceptor drains it until
+     * EAGAIN and would otherwise block in accept4 and miss its stop. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        log_event(LOG_ERROR, "socket_activation_failed", "error=\"%s\"",
+                  strerror(errno));
         return -2;
     }
     return fd;
@@ -303,8 +314,9 @@ int server_run(struct config *config, int argc, char **argv)
                       atomic_load(&s->ws_connections));
             break;
         } else if (sig < 0 && errno == EAGAIN) {
-            notify("STATUS=Listening on %s, %u clients", s->listen_addr,
-                   atomic_load(&s->ws_connections));
+            unsigned clients = atomic_load(&s->ws_connections);
+            notify("STATUS=Listening on %s, %u client%s", s->listen_addr,
+                   clients, clients == 1 ? "" : "s");
         }
     }
     status = 0;

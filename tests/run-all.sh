@@ -5,7 +5,7 @@
 #   2. end-to-end, conformance, signalctl, OpenAPI, metrics, sd_notify and
 #      robustness suites against the normal build
 #   3. the signal-bench smoke run (every message once, in order, decrypted)
-#   4. unit, end-to-end and conformance suites under ASan + UBSan
+#   4. unit, end-to-end, conformance, robustness and smoke under ASan + UBSan
 #   5. the concurrency stress test under ThreadSanitizer
 #   6. short libFuzzer runs of every fuzz target
 #   7. systemd unit checks
@@ -56,6 +56,8 @@ meson compile -C build-asan >/dev/null
 meson test -C build-asan --suite unit --print-errorlogs
 sh tests/e2e/run.sh build-asan
 sh tests/conformance/run.sh build-asan
+sh tests/robustness/run.sh build-asan
+sh bench/smoke.sh build-asan
 
 stage "ThreadSanitizer stress test"
 [ -f build-tsan/build.ninja ] ||

@@ -133,7 +133,7 @@ def test_status_refresh_counts_clients(start, listener):
     loop = LoopThread()
     try:
         websocket = loop.run(WebSocketClient.connect(daemon))
-        expected = ("STATUS", f"Listening on {daemon.host}:{daemon.port}, 1 clients")
+        expected = ("STATUS", f"Listening on {daemon.host}:{daemon.port}, 1 client")
         deadline = time.monotonic() + STATUS_PERIOD_TIMEOUT_S
         while listener.next(max(deadline - time.monotonic(), 0.01)) != [expected]:
             pass
