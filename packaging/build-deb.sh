@@ -5,9 +5,12 @@
 #
 # The committed tree (git archive HEAD) is unpacked in a scratch folder
 # with packaging/debian as debian/, then built with
-# `dpkg-buildpackage -us -uc -b`, so commit changes before building. Missing build dependencies are
-# installed with apt-get when running as root. Lintian must report no
-# error; its warnings are printed.
+# `dpkg-buildpackage -us -uc -b`, so commit changes before building.
+# Missing build dependencies are installed with apt-get when running as
+# root. The packaged configuration file and signal-server.conf(5) must
+# list every key of `signal-server --help` with its default
+# (packaging/check-conf-keys.sh). Lintian must report no error; its
+# warnings are printed.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +60,13 @@ cp "$scratch/$deb" "$dist/$deb"
 echo "build-deb: built dist/$deb"
 dpkg-deb --info "$dist/$deb" | sed -n 's/^ *\(Package\|Version\|Depends\|Installed-Size\):/  &/p'
 dpkg-deb --contents "$dist/$deb" | awk '{ print "  " $1, $6 }'
+
+# The packaged binary, configuration file and man page source must agree
+# on the keys and their defaults.
+dpkg-deb -x "$dist/$deb" "$scratch/contents"
+sh "$tree/packaging/check-conf-keys.sh" "$scratch/contents/usr/sbin/signal-server" \
+    "$scratch/contents/etc/signal-server/signal-server.conf" \
+    "$tree/docs/man/signal-server.conf.5.scd"
 
 echo "build-deb: lintian dist/$deb"
 lintian --fail-on error --tag-display-limit 0 "$dist/$deb"
