@@ -8,8 +8,10 @@
 # Debian mirror this machine's apt is configured for. Inside it, through
 # chroot, `apt-get install ./signal-server_*.deb` must pull in every
 # dependency. Then `signal-server --version` and `signalctl --version` must
-# run, and postinst must have created the user and set the configuration's
-# permissions. Last, a purge must remove the user and /etc/signal-server.
+# run, postinst must have created the user, set the configuration's
+# permissions and printed that jwt_secret is not set. Last, a purge must
+# remove the user and /etc/signal-server without a message from deluser
+# or delgroup.
 # Needs root and the Debian packages debootstrap and debian-archive-keyring.
 set -eu
 
@@ -48,11 +50,18 @@ name=$(basename "$deb")
 install_deb "$root" "$deb" || fail "cannot install $name"
 in_root dpkg -s signal-server | grep -q '^Status: install ok installed' ||
     fail "signal-server is not installed"
+grep -q '^signal-server: jwt_secret is not set in /etc/signal-server/signal-server.conf' \
+    "$root/tmp/install.log" ||
+    fail "postinst did not say that jwt_secret is not set"
 
 echo "\$ signal-server --version"
 in_root signal-server --version || fail "signal-server --version exited with status $?"
 echo "\$ signalctl --version"
 in_root signalctl --version || fail "signalctl --version exited with status $?"
+
+echo "\$ ls /usr/share/doc/signal-server/examples/"
+in_root ls /usr/share/doc/signal-server/examples/ | grep -x nginx.conf ||
+    fail "the nginx example is not installed"
 
 echo "\$ test -x /bin/kill   (ExecReload of the service)"
 in_root test -x /bin/kill || fail "/bin/kill is missing; the package must depend on procps"
@@ -74,6 +83,9 @@ in_root apt-get purge -y -q signal-server >"$root/tmp/purge.log" 2>&1 || {
     cat "$root/tmp/purge.log"
     fail "apt-get purge signal-server failed"
 }
+if grep -E '^(deluser|delgroup|userdel|groupdel): ' "$root/tmp/purge.log"; then
+    fail "purge printed the messages above"
+fi
 if in_root getent passwd signal-server >/dev/null; then
     fail "purge left the signal-server user"
 fi

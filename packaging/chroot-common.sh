@@ -44,7 +44,8 @@ bootstrap_root() {
 
 # install_deb ROOT DEB: install DEB and its dependencies inside ROOT with
 # apt-get, through chroot. /proc must be mounted in ROOT. Prints the
-# "Setting up" lines, or the whole log on failure.
+# "Setting up" lines and the messages of signal-server's postinst, or the
+# whole log on failure.
 install_deb() {
     _root=$1
     _name=$(basename "$2")
@@ -58,5 +59,5 @@ install_deb() {
         echo "apt-get install ./$_name failed" >&2
         return 1
     fi
-    grep '^Setting up ' "$_root/tmp/install.log"
+    grep -E '^(Setting up |signal-server: )' "$_root/tmp/install.log"
 }
