@@ -2,6 +2,9 @@
 # Boot the packaged service under a real systemd and check what static
 # analysis cannot: the hardened unit starts, reports READY and STATUS,
 # reloads on SIGHUP, stops cleanly and works through socket activation.
+# The operations guide's steps run as written: a rejected reload, an
+# environment drop-in, stopping the socket-started daemon and going back
+# from socket activation.
 #
 # Usage: tests/systemd/check-boot.sh [DEB]
 #        (default: the newest dist/signal-server_*.deb)
@@ -72,6 +75,24 @@ journal_has() {
     journalctl -q -u "$unit" --no-pager -o cat | grep -qF -- "$1" && echo yes || echo no
 }
 
+# Prints yes once the last LINES journal lines of the unit contain TEXT,
+# else no after 5 s: the daemon may log a moment after systemctl returns.
+journal_tail_has() {
+    # journal_tail_has LINES TEXT
+    for _ in $(seq 50); do
+        if journalctl -q -u "$unit" -n "$1" --no-pager -o cat | grep -qF -- "$2"; then
+            echo yes
+            return
+        fi
+        sleep 0.1
+    done
+    echo no
+}
+
+now_ms() {
+    date +%s%3N
+}
+
 # Installed, enabled, and refused to start at boot without jwt_secret.
 check "service is enabled" enabled "$(systemctl is-enabled $unit)"
 check "socket is not enabled" disabled "$(systemctl is-enabled signal-server.socket)"
@@ -106,7 +127,36 @@ check "signalctl list with credentials from the config" 0 "$(signalctl list >/de
 # Reload: same process, new settings applied.
 check "systemctl reload succeeds" 0 "$(systemctl reload $unit; echo $?)"
 check "reload keeps the process" "$pid" "$(property MainPID $unit)"
-check "reload is logged" yes "$(journal_has 'event=reloaded')"
+check "reload is logged with the applied keys" yes \
+    "$(journal_tail_has 5 'event=reloaded applied=jwt_secret,jwt_claims_secret,jwt_leeway_s,admin_user,admin_password,room_allow,log_level')"
+
+# A rejected reload: --check-config exits with status 2, systemctl reload
+# still exits 0, and the daemon logs reload_failed and keeps its settings.
+config=/etc/signal-server/signal-server.conf
+cp $config /root/signal-server.conf.good
+echo 'workers = many' >>$config
+check "--check-config rejects an invalid file" 2 \
+    "$(runuser -u signal-server -- signal-server --config $config --check-config >/dev/null 2>&1; echo $?)"
+check "systemctl reload of an invalid file exits 0" 0 "$(systemctl reload $unit; echo $?)"
+check "rejected reload is in the last 5 journal lines" yes "$(journal_tail_has 5 'event=reload_failed')"
+check "rejected reload keeps the process" "$pid" "$(property MainPID $unit)"
+cp /root/signal-server.conf.good $config
+
+# An environment drop-in, in the non-interactive form of the guide, takes
+# effect with daemon-reload and restart: at log level debug a rejected
+# REST request is logged.
+mkdir -p /etc/systemd/system/signal-server.service.d &&
+    printf '[Service]\nEnvironment=SIGNAL_LOG_LEVEL=debug\n' \
+        >/etc/systemd/system/signal-server.service.d/override.conf &&
+    systemctl daemon-reload && systemctl restart $unit
+check "restart with the drop-in succeeds" active "$(systemctl is-active $unit)"
+check "daemon has the drop-in's environment" SIGNAL_LOG_LEVEL=debug \
+    "$(tr '\0' '\n' </proc/$(property MainPID $unit)/environ | grep '^SIGNAL_LOG_LEVEL=')"
+check "signalctl with a wrong password exits 1" 1 \
+    "$(signalctl --user admin --password wrong list >/dev/null 2>&1; echo $?)"
+check "drop-in log level debug applies" yes "$(journal_tail_has 5 'event=rest_unauthorized')"
+rm -r /etc/systemd/system/signal-server.service.d
+systemctl daemon-reload
 
 # Stop: clean exit.
 check "systemctl stop succeeds" 0 "$(systemctl stop $unit; echo $?)"
@@ -121,6 +171,33 @@ check "signalctl through the socket" "ready:    yes
 clients:  0" "$(signalctl status)"
 check "service started by the socket" active "$(systemctl is-active $unit)"
 check "daemon took the socket from systemd" yes "$(journal_has 'socket_activation=yes')"
+
+# Stopping the socket-started daemon: it must exit 0 well before systemd
+# would kill it (TimeoutStopSec=30s).
+started_ms=$(now_ms)
+check "systemctl stop of the socket-started service succeeds" 0 "$(systemctl stop $unit; echo $?)"
+elapsed_ms=$(($(now_ms) - started_ms))
+check "socket-started service stops within 5 s" yes \
+    "$([ "$elapsed_ms" -lt 5000 ] && echo yes || echo "no, after $elapsed_ms ms")"
+check "socket-started service exit status" 0 "$(property ExecMainStatus $unit)"
+check "socket-started service result" success "$(property Result $unit)"
+
+# Going back from socket activation. enable --now does not replace the
+# daemon the socket started, which keeps serving the socket's address;
+# a restart does.
+signalctl status >/dev/null
+socket_pid=$(property MainPID $unit)
+systemctl disable --now signal-server.socket
+systemctl enable --now $unit
+check "enable --now keeps the socket-started daemon" "$socket_pid" "$(property MainPID $unit)"
+check "systemctl restart after socket activation succeeds" 0 "$(systemctl restart $unit; echo $?)"
+check "socket unit is stopped" inactive "$(systemctl is-active signal-server.socket)"
+check "restart replaced the socket-started daemon" yes \
+    "$([ "$(property MainPID $unit)" != "$socket_pid" ] && echo yes || echo no)"
+check "daemon binds its own address again" "socket_activation=no" \
+    "$(journalctl -q -u $unit --no-pager -o cat | grep 'event=listening' | tail -n 1 | grep -o 'socket_activation=[a-z]*')"
+check "signalctl after going back" "ready:    yes
+clients:  0" "$(signalctl status)"
 
 echo "--- journal"
 journalctl -q -u $unit -u signal-server.socket --no-pager -o short-monotonic
