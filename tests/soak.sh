@@ -12,7 +12,7 @@
 #   SOAK_CSV         where to write the samples
 #                    (BUILD_DIR/soak-<UTC time>.csv)
 #   SOAK_RSS_MARGIN_KIB
-#                    RSS growth allowed over the second half, in KiB (8192)
+#                    RSS growth allowed over the second half, in KiB (4096)
 #   SOAK_LOG_LEVEL   the server's log_level (info); debug logs every close
 #
 # Exit status 0 when no error was seen, RSS stayed within the margin, no
@@ -36,7 +36,7 @@ fi
 
 seconds=${SOAK_SECONDS:-900}
 csv=${SOAK_CSV:-$build/soak-$(date -u +%Y%m%dT%H%M%SZ).csv}
-margin=${SOAK_RSS_MARGIN_KIB:-8192}
+margin=${SOAK_RSS_MARGIN_KIB:-4096}
 log_level=${SOAK_LOG_LEVEL:-info}
 
 # About 120 clients of the driver and 200 of signal-bench, plus REST.
