@@ -4,12 +4,9 @@ outbound_limit_bytes, while a client that reads gets every message."""
 import socket
 import time
 
-import pytest
-
 from signal_testkit import (
     OP_CLOSE,
     REST_PREFIX,
-    ConnectionClosedWith,
     EventCollector,
     RawWebSocket,
     RestConnection,

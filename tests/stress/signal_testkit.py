@@ -334,6 +334,27 @@ async def async_http_request(port: int, method: str, path: str, body=None, auth=
             pass
 
 
+async def async_pipelined_requests(port: int, method: str, path: str, bodies, timeout: float = 30.0) -> list:
+    """Send one request per JSON body in a single write on one keep-alive
+    connection; return the responses in order."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    try:
+        writer.write(b"".join(format_request(port, method, path, body, keep_alive=True) for body in bodies))
+        responses = []
+        for _ in bodies:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            status, headers = parse_response_head(head[:-4])
+            content = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))), timeout)
+            responses.append(HttpResponse(status, headers, content))
+        return responses
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
 def client_path(client_id: str, action: str = "") -> str:
     path = f"{REST_PREFIX}/{urllib.parse.quote(client_id, safe='')}"
     return path + ("/" + action if action else "")

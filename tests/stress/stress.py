@@ -37,6 +37,7 @@ from signal_testkit import (
     ProtocolError,
     ServerProcess,
     async_http_request,
+    async_pipelined_requests,
     client_path,
     mint_token,
     room_send_path,
@@ -48,6 +49,9 @@ REFUSED_ROOMS = ["private-1", "ws:broadcast", ""]
 SENTINELS = 6
 REST_TASKS = 3
 CONNECT_TIMEOUT_S = 20.0
+# Client sends of 20 KB per burst to one stalled client: about 5 MB once
+# encrypted, more than the kernel buffers plus the outbound limit.
+STALLED_BURST = 250
 SHUTDOWN_TIMEOUT_MS = 5000
 
 # Server settings: short timers so the auth, heartbeat and ping sweeps run
@@ -312,14 +316,8 @@ async def rest_task(task: int, stats: Stats, log: RestLog, port: int, rng: rando
                     log.accepted.append((task, seq, "room", room))
             elif roll < 0.72:
                 seq += 1
-                # Half of the client sends go to clients that stopped
-                # reading. The encrypted frame (about 40 KB) is over the
-                # outbound limit, so the server closes the client with
-                # 4005 from the fan-out command while other threads look
-                # it up in the registry.
-                stalled = stats.stalled and rng.random() < 0.5
-                target = rng.choice(list(stats.stalled)) if stalled else random_live_client(stats, rng)
-                body = {"topic": "stress.direct", "data": {"task": task, "seq": seq, "pad": "y" * (30000 if stalled else 10)}}
+                target = random_live_client(stats, rng)
+                body = {"topic": "stress.direct", "data": {"task": task, "seq": seq}}
                 response = await async_http_request(port, "POST", client_path(target, "send"), body, timeout=CONNECT_TIMEOUT_S)
                 check_status(stats, log, "client send", response, {200})
             elif roll < 0.8:
@@ -345,6 +343,32 @@ async def rest_task(task: int, stats: Stats, log: RestLog, port: int, rng: rando
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
             stats.fail(f"REST task {task}: request failed: {exc!r}")
         await asyncio.sleep(rng.uniform(0.0, 0.05))
+
+
+async def fill_stalled_clients(stats: Stats, port: int, rng: random.Random, stop_at: float):
+    """Sends bursts of large client sends to clients that stopped reading.
+
+    The kernel takes megabytes for a socket whose peer does not read
+    (send buffer autotuning, up to tcp_wmem's maximum) before the server's
+    own backlog grows, so a burst of about 4 MB is needed for the server
+    to close the client with 4005 from a fan-out command while other
+    threads look it up in the registry.
+    """
+    while time.monotonic() < stop_at:
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        if not stats.stalled:
+            continue
+        target = rng.choice(list(stats.stalled))
+        bodies = [{"topic": "stress.fill", "data": {"pad": "z" * 20000}} for _ in range(STALLED_BURST)]
+        try:
+            responses = await async_pipelined_requests(port, "POST", client_path(target, "send"), bodies, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+            stats.fail(f"burst to a stalled client: {exc!r}")
+            continue
+        statuses = collections.Counter(response.status for response in responses)
+        if set(statuses) != {200}:
+            stats.fail(f"burst to a stalled client: statuses {dict(statuses)}")
+        stats.counts["stalled_bursts"] += 1
 
 
 def random_live_client(stats: Stats, rng: random.Random) -> str:
@@ -453,6 +477,7 @@ async def run_load(stats: Stats, port: int, seconds: float, max_clients: int, se
     tasks = [spawn_clients(stats, port, rng, stop_at, max_clients - SENTINELS)]
     tasks += [rest_task(i, stats, log, port, random.Random(rng.random()), stop_at) for i in range(REST_TASKS)]
     tasks += [s.heartbeat(stop_at) for s in sentinels]
+    tasks.append(fill_stalled_clients(stats, port, random.Random(rng.random()), stop_at))
     await asyncio.gather(*tasks)
 
     await wait_for_marker(sentinels, stats, port)
