@@ -27,7 +27,8 @@ fi
 value() { sed -n "s/^$1 *= *//p" "$conf" | tail -n 1; }
 secret=$(value jwt_secret)
 password=$(value admin_password)
-listen=$(value listen)
+# The environment overrides the file, as it does for the server.
+listen=${SIGNAL_LISTEN:-$(value listen)}
 
 # An HS256 token for user "dev-user", valid for 24 hours.
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
@@ -40,7 +41,7 @@ cat <<INFO
 signal-server development setup ($conf)
   WebSocket URL:   ws://$listen/ws
   JWT secret:      $secret
-  client token:    $head.$body.$sig
+  client token:    $head.$body.$sig  (user dev-user, 24 hours)
   admin (Basic):   admin:$password
 Try it from another shell:
   JWT_SECRET=$secret sh ../shared/peers/probe.sh ws://$listen/ws 10

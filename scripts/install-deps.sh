@@ -7,7 +7,8 @@ packages="meson ninja-build pkg-config gcc libc6-dev
 libevent-dev libssl-dev libcjson-dev libjwt-dev libsystemd-dev check
 openssl python3 python3-pytest python3-websockets python3-cryptography
 python3-jsonschema
-clang libclang-rt-14-dev llvm scdoc systemd prometheus curl nginx procps"
+clang libclang-rt-14-dev llvm scdoc systemd prometheus curl nginx procps
+gnuplot-nox iproute2"
 
 missing=""
 for p in $packages; do
@@ -17,6 +18,9 @@ for p in $packages; do
         *) missing="$missing $p" ;;
     esac
 done
+# The OpenAPI check runs Redocly CLI with npx; Debian's own Node.js is
+# installed only where none is present (Redocly needs 20.19 or later).
+command -v npx >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 echo "install-deps: installing$missing" >&2

@@ -148,8 +148,10 @@ static int bind_listener(const struct config *c)
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
             listen(fd, SOMAXCONN) == 0)
             break;
-        log_event(LOG_ERROR, "bind_failed", "listen=%s error=\"%s\"", c->listen,
-                  strerror(errno));
+        log_event(LOG_ERROR, "bind_failed",
+                  "listen=%s error=\"%s\" hint=\"set listen (--listen, "
+                  "SIGNAL_LISTEN) to a free address\"",
+                  c->listen, strerror(errno));
         close(fd);
         fd = -1;
     }
