@@ -69,6 +69,7 @@ struct connection {
     int64_t request_started_ms; /* first byte of the current request */
     bool close_after_flush;
     bool continue_sent; /* "100 Continue" sent for the current request */
+    bool head_request;  /* answering HEAD: no response body */
 
     /* WebSocket */
     struct ws_reader reader;

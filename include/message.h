@@ -29,6 +29,11 @@ struct message {
  * member). Returns a message with one reference, or NULL. */
 struct message *message_new(const char *event, const cJSON *data);
 
+/* Builds the envelope with data given as JSON text, copied byte for byte
+ * (data_json NULL: no "data" member). */
+struct message *message_with_raw_data(const char *event, const char *data_json,
+                                      size_t data_len);
+
 /* Like message_new, from envelope text that is already serialised. */
 struct message *message_from_text(const char *text, size_t len);
 

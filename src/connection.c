@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -415,6 +416,9 @@ void conn_http_respond(struct connection *c, int status,
 
     /* Responses are not subject to the WebSocket backlog limit, but pipelined
      * requests stop being read while output piles up (see process_input). */
+    /* A response to HEAD keeps its Content-Length but carries no body. */
+    if (c->head_request)
+        body_len = 0;
     uint8_t *p = grow_outbuf(c, (size_t)n + body_len);
     if (p == NULL) {
         conn_abort(c, "out of memory");
@@ -464,6 +468,19 @@ static bool path_is(const struct http_request *req, const char *path)
     return strlen(path) == len && memcmp(req->target, path, len) == 0;
 }
 
+static size_t header_count(const struct http_request *req, const char *name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < req->header_count; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (h->name_len == strlen(name) &&
+            strncasecmp(h->name, name, h->name_len) == 0)
+            n++;
+    }
+    return n;
+}
+
 /* Validates the upgrade request and switches the connection to WebSocket.
  * Returns false when it answered with an error instead. */
 static bool upgrade(struct connection *c, const struct http_request *req)
@@ -492,6 +509,10 @@ static bool upgrade(struct connection *c, const struct http_request *req)
                !http_header_has_token(h->value, h->value_len, "upgrade")) {
         status = 400;
         problem = "Missing Connection: Upgrade header";
+    } else if (header_count(req, "Sec-WebSocket-Key") > 1 ||
+               header_count(req, "Sec-WebSocket-Version") > 1) {
+        status = 400;
+        problem = "Sec-WebSocket-Key and Sec-WebSocket-Version may appear once";
     } else if ((h = http_find_header(req, "Sec-WebSocket-Version")) == NULL ||
                h->value_len != 2 || memcmp(h->value, "13", 2) != 0) {
         status = 426;
@@ -612,7 +633,9 @@ static size_t process_http(struct connection *c, const uint8_t *buf, size_t len)
 
     if (!req.keep_alive)
         c->close_after_flush = true;
+    c->head_request = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
     rest_handle(c, &req, (const char *)buf + req.head_len, body_len);
+    c->head_request = false;
     c->request_started_ms = clock_monotonic_ms();
     return req.head_len + body_len;
 }

@@ -30,6 +30,44 @@ struct message *message_from_text(const char *text, size_t len)
     return m;
 }
 
+struct message *message_with_raw_data(const char *event, const char *data_json,
+                                      size_t data_len)
+{
+    cJSON *name = cJSON_CreateString(event);
+    char *quoted = name ? cJSON_PrintUnformatted(name) : NULL;
+    struct message *m = NULL;
+
+    cJSON_Delete(name);
+    if (quoted == NULL)
+        return NULL;
+
+    static const char head[] = "{\"event\":";
+    static const char middle[] = ",\"data\":";
+    size_t quoted_len = strlen(quoted);
+    size_t len = sizeof(head) - 1 + quoted_len + 1;
+    if (data_json != NULL)
+        len += sizeof(middle) - 1 + data_len;
+    char *text = malloc(len);
+    if (text != NULL) {
+        size_t o = 0;
+        memcpy(text + o, head, sizeof(head) - 1);
+        o += sizeof(head) - 1;
+        memcpy(text + o, quoted, quoted_len);
+        o += quoted_len;
+        if (data_json != NULL) {
+            memcpy(text + o, middle, sizeof(middle) - 1);
+            o += sizeof(middle) - 1;
+            memcpy(text + o, data_json, data_len);
+            o += data_len;
+        }
+        text[o++] = '}';
+        m = message_from_text(text, o);
+        free(text);
+    }
+    cJSON_free(quoted);
+    return m;
+}
+
 struct message *message_new(const char *event, const cJSON *data)
 {
     cJSON *envelope = cJSON_CreateObject();

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "connection.h"
 #include "http_parser.h"
+#include "json_text.h"
 #include "log.h"
 #include "message.h"
 #include "metrics.h"
@@ -29,7 +30,9 @@
 #include "utf8.h"
 #include "worker.h"
 
-#define PATH_MAX_LEN 2048
+/* Long enough for a 256-character room name of 4-byte characters,
+ * percent-encoded, inside the send route. */
+#define PATH_MAX_LEN 4096
 
 struct request_context {
     struct connection *conn;
@@ -82,6 +85,10 @@ static void respond_success(struct request_context *ctx)
 
 static bool method_is(const struct http_request *req, const char *method)
 {
+    /* HEAD is GET without the body (RFC 9110, section 9.3.2). */
+    if (strcmp(method, "GET") == 0 && req->method_len == 4 &&
+        memcmp(req->method, "HEAD", 4) == 0)
+        return true;
     return req->method_len == strlen(method) &&
            memcmp(req->method, method, req->method_len) == 0;
 }
@@ -133,7 +140,7 @@ static const char *check_authorization(struct request_context *ctx)
     struct config *settings = server_settings(ctx->server);
     const char *v = h->value;
     size_t len = h->value_len;
-    if (len > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
+    if (len >= 7 && strncasecmp(v, "Bearer ", 7) == 0) {
         char user_id[TOKEN_USER_ID_MAX + 1];
         enum token_result r =
             server_verify_token(ctx->server, v + 7, len - 7, user_id);
@@ -171,16 +178,22 @@ static struct message *parse_message_body(struct request_context *ctx,
         return NULL;
     }
 
-    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *root = json_parse_strict(body, len);
     if (root == NULL || !cJSON_IsObject(root)) {
         respond_error(ctx, 400, "Body must be a JSON object", NULL);
     } else {
         const cJSON *topic = cJSON_GetObjectItemCaseSensitive(root, "topic");
+        size_t start = 0, end = 0;
         if (!cJSON_IsString(topic)) {
             respond_error(ctx, 400, "Body must have a string \"topic\"", NULL);
         } else {
-            m = message_new(topic->valuestring,
-                            cJSON_GetObjectItemCaseSensitive(root, "data"));
+            /* data is relayed as the caller wrote it: printing it again
+             * through cJSON would round large integers. */
+            bool has_data = json_member_span(body, len, root, "data", &start,
+                                             &end);
+            m = message_with_raw_data(topic->valuestring,
+                                      has_data ? body + start : NULL,
+                                      end - start);
             if (m == NULL)
                 respond_error(ctx, 500, "Out of memory", NULL);
         }
@@ -400,7 +413,8 @@ static void method_not_allowed(struct request_context *ctx, const char *allow)
 {
     char header[64];
 
-    snprintf(header, sizeof(header), "Allow: %s\r\n", allow);
+    snprintf(header, sizeof(header), "Allow: %s%s\r\n", allow,
+             strcmp(allow, "GET") == 0 ? ", HEAD" : "");
     respond_error(ctx, 405, "Method not allowed", header);
 }
 

@@ -14,6 +14,7 @@
 #include "base64.h"
 #include "config.h"
 #include "connection.h"
+#include "json_text.h"
 #include "log.h"
 #include "message.h"
 #include "registry.h"
@@ -326,7 +327,11 @@ static void change_rooms(struct connection *c, const cJSON *data, bool join)
         return;
     }
 
+    /* One log line per join message, not per name: a message may carry
+     * thousands of names. */
     struct config *settings = join ? server_settings(c->worker->server) : NULL;
+    const char *first_refused = NULL;
+    size_t refused = 0;
     cJSON_ArrayForEach(item, rooms) {
         if (!cJSON_IsString(item))
             continue;
@@ -336,11 +341,16 @@ static void change_rooms(struct connection *c, const cJSON *data, bool join)
             leave_room(c, name, len);
         } else if (config_room_allowed(settings, name, len)) {
             join_room(c, name, len);
-        } else if (log_enabled(LOG_INFO)) {
-            char quoted[96];
-            log_event(LOG_INFO, "join_refused", "client=%s room=%s", c->id,
-                      log_quote(quoted, sizeof(quoted), name, len));
+        } else if (refused++ == 0) {
+            first_refused = name;
         }
+    }
+    if (refused > 0 && log_enabled(LOG_INFO)) {
+        char quoted[96];
+        log_event(LOG_INFO, "join_refused", "client=%s refused=%zu first=%s",
+                  c->id, refused,
+                  log_quote(quoted, sizeof(quoted), first_refused,
+                            strlen(first_refused)));
     }
     config_unref(settings);
 }
@@ -381,7 +391,7 @@ static void open_wrapper(struct connection *c, const cJSON *data)
         goto invalid;
 
     size_t plain_len = ct_len - CRYPTO_TAG_LEN;
-    cJSON *inner = cJSON_ParseWithLength((const char *)plain, plain_len);
+    cJSON *inner = json_parse_strict((const char *)plain, plain_len);
     crypto_wipe(plain, plain_len);
     if (inner == NULL || !cJSON_IsObject(inner) ||
         !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(inner, "event"))) {
@@ -428,14 +438,14 @@ static void handle_envelope(struct connection *c, const cJSON *root, bool sealed
             open_wrapper(c, data);
     } else if (log_enabled(LOG_DEBUG)) {
         char quoted[96];
-        log_event(LOG_DEBUG, "event_ignored", "client=%s event=%s", c->id,
+        log_event(LOG_DEBUG, "event_ignored", "client=%s name=%s", c->id,
                   log_quote(quoted, sizeof(quoted), event, strlen(event)));
     }
 }
 
 void session_on_message(struct connection *c, const uint8_t *data, size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength((const char *)data, len);
+    cJSON *root = json_parse_strict((const char *)data, len);
 
     if (root == NULL || !cJSON_IsObject(root) ||
         !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "event"))) {

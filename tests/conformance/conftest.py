@@ -78,7 +78,9 @@ def target(request, tmp_path_factory):
         pytest.exit(f"server binary {binary} not found or not executable; build it or pass --server-bin", 2)
     log_path = tmp_path_factory.mktemp("server") / "stderr.log"
     command = [binary, "--listen=127.0.0.1:0", f"--jwt-secret={limits['jwt_secret']}", "--workers=2",
-               f"--max-message-bytes={limits['max_message_bytes']}"]
+               f"--max-message-bytes={limits['max_message_bytes']}",
+               # A 1 MiB body must fit one client's backlog once encrypted.
+               "--outbound-limit-bytes=4194304"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
     host, port = wait_for_listening(process, log_path)

@@ -186,7 +186,7 @@ PERCENT_CASES = [
     ("invalid_room_escape", REST_PREFIX + "/rooms/%G1/send", "POST", *MALFORMED),
     ("encoded_nul_in_room", REST_PREFIX + "/rooms/a%00b/send", "POST", 400, "Invalid percent-encoding in path"),
     ("encoded_nul_in_disconnect", REST_PREFIX + "/%00/disconnect", "POST", 400, "Invalid percent-encoding in path"),
-    ("path_too_long", REST_PREFIX + "/" + "a" * 3000, "GET", 414, "Request path too long"),
+    ("path_too_long", REST_PREFIX + "/" + "a" * 4200, "GET", 414, "Request path too long"),
 ]
 
 
