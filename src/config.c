@@ -587,6 +587,11 @@ static bool check_consistency(struct config *c, const struct raw_value *raw,
                   c->heartbeat_interval_ms, raw[i].origin);
         return false;
     }
+    /* An empty value reads as unset, like a commented-out line. */
+    if (c->jwt_claims_secret != NULL && c->jwt_claims_secret_len == 0) {
+        free(c->jwt_claims_secret);
+        c->jwt_claims_secret = NULL;
+    }
     if (c->jwt_claims_secret == NULL) {
         c->jwt_claims_secret = strdup(c->jwt_secret);
         c->jwt_claims_secret_len = c->jwt_secret_len;
