@@ -415,8 +415,8 @@ void conn_http_respond(struct connection *c, int status,
     }
 
     /* Responses are not subject to the WebSocket backlog limit, but pipelined
-     * requests stop being read while output piles up (see process_input). */
-    /* A response to HEAD keeps its Content-Length but carries no body. */
+     * requests stop being read while output piles up (see process_input).
+     * A response to HEAD keeps its Content-Length but carries no body. */
     if (c->head_request)
         body_len = 0;
     uint8_t *p = grow_outbuf(c, (size_t)n + body_len);
