@@ -91,7 +91,8 @@ static void fuzz_token(const uint8_t *data, size_t size)
     r = token_verify(token, token_len, secret, sizeof secret - 1, 0, now + 30,
                      user_id);
     FUZZ_CHECK(r == TOKEN_OK, "issued token rejected");
-    FUZZ_CHECK(strcmp(user_id, sub) == 0, "issued token verified to another subject");
+    FUZZ_CHECK(strcmp(user_id, sub) == 0,
+               "issued token verified to another subject");
     FUZZ_CHECK(token_verify(token, token_len, secret, sizeof secret - 1, 0,
                             now + 61, user_id) == TOKEN_EXPIRED,
                "expired token not reported expired");

@@ -23,8 +23,7 @@ static inline void fuzz_fail(const char *file, int line, const char *condition,
 }
 
 #define FUZZ_CHECK(condition, message)                                         \
-    ((condition) ? (void)0                                                     \
-                 : fuzz_fail(__FILE__, __LINE__, #condition, message))
+    ((condition) ? (void)0 : fuzz_fail(__FILE__, __LINE__, #condition, message))
 
 /* Copies size bytes into a heap block of exactly that size (1 byte for an
  * empty input), so that AddressSanitizer reports a read past the end. */

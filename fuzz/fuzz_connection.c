@@ -88,7 +88,8 @@ static void setup(void)
     free(token);
 }
 
-static size_t append(uint8_t *out, size_t o, size_t cap, const void *p, size_t n)
+static size_t append(uint8_t *out, size_t o, size_t cap, const void *p,
+                     size_t n)
 {
     if (o + n > cap)
         n = cap - o;
@@ -135,7 +136,9 @@ static size_t build_stream(const uint8_t *data, size_t size, uint8_t *out,
                            size_t cap)
 {
     static const char *const routes[] = {
-        "/broadcast", "/rooms/public-a/send", "/rooms/x%20y/send",
+        "/broadcast",
+        "/rooms/public-a/send",
+        "/rooms/x%20y/send",
         "/00000000-0000-4000-8000-000000000000/send",
     };
     uint8_t mode = size > 0 ? data[0] % 4 : 0;

@@ -26,7 +26,8 @@ static void check_open(const uint8_t *key, const uint8_t *iv,
     if (plain == NULL || resealed == NULL)
         abort();
     if (crypto_gcm_open(gcm, key, iv, sealed, n, plain)) {
-        FUZZ_CHECK(n >= CRYPTO_TAG_LEN, "opened a message shorter than the tag");
+        FUZZ_CHECK(n >= CRYPTO_TAG_LEN,
+                   "opened a message shorter than the tag");
         FUZZ_CHECK(crypto_gcm_seal(gcm, key, iv, plain, plain_len, resealed),
                    "sealing an opened plaintext failed");
         FUZZ_CHECK(memcmp(resealed, sealed, n) == 0,

@@ -1,11 +1,11 @@
 /*
  * libFuzzer target for the HTTP request-head parser and its helpers:
  * http_parse_request, http_find_header, http_header_has_token,
- * http_path_len and http_percent_decode. Input layout: one byte that picks the head size
- * limit, then the bytes a client sent. Besides memory errors it checks that
- * a parsed head only points into the buffer, that every shorter prefix of
- * a valid head is incomplete rather than wrong, and that percent-decoding
- * inverts percent-encoding.
+ * http_path_len and http_percent_decode. Input layout: one byte that picks the
+ * head size limit, then the bytes a client sent. Besides memory errors it
+ * checks that a parsed head only points into the buffer, that every shorter
+ * prefix of a valid head is incomplete rather than wrong, and that
+ * percent-decoding inverts percent-encoding.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -112,11 +112,11 @@ static void check_request(const char *buf, size_t len, size_t max_head,
     FUZZ_CHECK(req->head_len <= max_head, "head longer than max_head accepted");
     FUZZ_CHECK(memcmp(buf + req->head_len - 4, "\r\n\r\n", 4) == 0,
                "head does not end with an empty line");
-    FUZZ_CHECK(req->method_len > 0 &&
-                   points_into(req->method, req->method_len, buf, req->head_len),
+    FUZZ_CHECK(req->method_len > 0 && points_into(req->method, req->method_len,
+                                                  buf, req->head_len),
                "method outside the head");
-    FUZZ_CHECK(req->target_len > 0 &&
-                   points_into(req->target, req->target_len, buf, req->head_len),
+    FUZZ_CHECK(req->target_len > 0 && points_into(req->target, req->target_len,
+                                                  buf, req->head_len),
                "target outside the head");
     FUZZ_CHECK(req->target[0] == '/', "target not in origin-form");
     size_t path_len = http_path_len(req);
@@ -128,7 +128,8 @@ static void check_request(const char *buf, size_t len, size_t max_head,
                "path does not end at the query");
     FUZZ_CHECK(req->version_minor == 0 || req->version_minor == 1,
                "version other than HTTP/1.0 or HTTP/1.1 accepted");
-    FUZZ_CHECK(req->header_count <= HTTP_MAX_HEADERS, "too many headers stored");
+    FUZZ_CHECK(req->header_count <= HTTP_MAX_HEADERS,
+               "too many headers stored");
     FUZZ_CHECK(req->content_length >= -1, "negative Content-Length");
 
     for (size_t i = 0; i < req->header_count; i++) {
@@ -177,8 +178,8 @@ static void check_prefixes(const char *buf, size_t max_head,
     size_t head_len = req->head_len;
     uint8_t *head = fuzz_copy((const uint8_t *)buf, head_len);
 
-    FUZZ_CHECK(http_parse_request((const char *)head, head_len, max_head, &again,
-                                  &status) == HTTP_PARSE_OK,
+    FUZZ_CHECK(http_parse_request((const char *)head, head_len, max_head,
+                                  &again, &status) == HTTP_PARSE_OK,
                "head alone does not parse");
     FUZZ_CHECK(again.head_len == head_len &&
                    again.header_count == req->header_count &&

@@ -67,7 +67,8 @@ static void check_event(const struct ws_event *ev, size_t used,
         FUZZ_CHECK(used > 0, "control event without consuming a frame");
         FUZZ_CHECK(ev->len <= WS_MAX_CONTROL_PAYLOAD,
                    "ping or pong over 125 bytes");
-        FUZZ_CHECK(ev->data != NULL || ev->len == 0, "ping or pong without data");
+        FUZZ_CHECK(ev->data != NULL || ev->len == 0,
+                   "ping or pong without data");
         break;
     case WS_EVENT_CLOSE:
         FUZZ_CHECK(used > 0, "close event without consuming a frame");
@@ -112,7 +113,8 @@ static void read_stream(bool expect_masked, size_t max_message,
     out->count = 0;
     for (;;) {
         struct ws_event ev;
-        size_t used = ws_reader_next(&reader, buf + start, available - start, &ev);
+        size_t used =
+            ws_reader_next(&reader, buf + start, available - start, &ev);
 
         FUZZ_CHECK(used <= available - start, "consumed more than available");
         check_event(&ev, used, max_message);
@@ -121,7 +123,8 @@ static void read_stream(bool expect_masked, size_t max_message,
         if (ev.type == WS_EVENT_NONE) {
             if (available == len)
                 break;
-            available = next_chunk < chunk_count ? chunk_ends[next_chunk++] : len;
+            available =
+                next_chunk < chunk_count ? chunk_ends[next_chunk++] : len;
             continue;
         }
         out->events[out->count++] = (struct recorded_event){
@@ -157,7 +160,8 @@ static void compare_runs(const struct run *whole, const struct run *chunked)
                    "chunked delivery changed an event");
     }
     bool ended_in_error =
-        whole->count > 0 && whole->events[whole->count - 1].type == WS_EVENT_ERROR;
+        whole->count > 0 &&
+        whole->events[whole->count - 1].type == WS_EVENT_ERROR;
     if (!ended_in_error) {
         FUZZ_CHECK(whole->consumed == chunked->consumed,
                    "chunked delivery consumed a different number of bytes");
@@ -188,8 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Every event but the last consumes at least two bytes. */
     size_t max_events = len / 2 + 2;
-    struct run whole = {.events = calloc(max_events, sizeof(struct recorded_event))};
-    struct run chunked = {.events = calloc(max_events, sizeof(struct recorded_event))};
+    struct run whole = {.events =
+                            calloc(max_events, sizeof(struct recorded_event))};
+    struct run chunked = {
+        .events = calloc(max_events, sizeof(struct recorded_event))};
     if (whole.events == NULL || chunked.events == NULL)
         abort();
 

@@ -12,10 +12,16 @@
 #include <stdint.h>
 
 /* Number of characters base64_encode writes for n input bytes (no NUL). */
-static inline size_t base64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+static inline size_t base64_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
 
 /* Upper bound of the bytes base64_decode writes for n input characters. */
-static inline size_t base64_decoded_max(size_t n) { return n / 4 * 3; }
+static inline size_t base64_decoded_max(size_t n)
+{
+    return n / 4 * 3;
+}
 
 /* Encodes n bytes into out, which must hold base64_encoded_len(n) chars.
  * Writes no terminating NUL. Returns the number of characters written. */

@@ -20,20 +20,20 @@
 struct config {
     atomic_uint refs;
 
-    char *listen;             /* as given: "host:port" or "[v6]:port" */
-    char *listen_host;        /* without brackets */
+    char *listen;      /* as given: "host:port" or "[v6]:port" */
+    char *listen_host; /* without brackets */
     uint16_t listen_port;
-    unsigned workers;         /* resolved: never 0 */
+    unsigned workers; /* resolved: never 0 */
     char *ws_path;
     char *jwt_secret;
     size_t jwt_secret_len;
-    char *jwt_claims_secret;  /* decrypts ignis encrypted claims */
+    char *jwt_claims_secret; /* decrypts ignis encrypted claims */
     size_t jwt_claims_secret_len;
-    char *jwt_algorithm;      /* only "HS256" is accepted */
+    char *jwt_algorithm; /* only "HS256" is accepted */
     long jwt_leeway_s;
-    char *admin_user;         /* NULL: Basic authentication off */
+    char *admin_user; /* NULL: Basic authentication off */
     char *admin_password;
-    char **room_allow;        /* fnmatch patterns */
+    char **room_allow; /* fnmatch patterns */
     size_t room_allow_count;
     char **default_rooms;
     size_t default_room_count;

@@ -32,7 +32,8 @@ void crypto_wipe(void *p, size_t n);
 EVP_PKEY *crypto_generate_key_pair(void);
 
 /* Writes the uncompressed public point of key into out. */
-bool crypto_export_public_key(EVP_PKEY *key, uint8_t out[CRYPTO_PUBLIC_KEY_LEN]);
+bool crypto_export_public_key(EVP_PKEY *key,
+                              uint8_t out[CRYPTO_PUBLIC_KEY_LEN]);
 
 /* Imports a peer's uncompressed P-256 point. NULL when raw is not 65 bytes,
  * not uncompressed, or not a point on the curve. */

@@ -48,6 +48,6 @@ void hmap_for_each(const struct hmap *m,
                    void (*fn)(struct hmap_node *node, void *arg), void *arg);
 
 #define hmap_entry(ptr, type, member)                                          \
-    ((type *)((char *)(ptr) - offsetof(type, member)))
+    ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

@@ -44,9 +44,9 @@ enum http_parse_status {
  * 1.0 or 1.1 with 505. Everything else fails with 400: a malformed request
  * line, a target not in origin-form, header syntax, obsolete line folding,
  * bare CR or LF, control characters, an invalid or duplicate Content-Length
- * or Host, and a missing Host on HTTP/1.1. Empty lines before the request line are skipped
- * and counted in head_len. A syntax error is reported as soon as its byte
- * is in buf, even before the head is complete. */
+ * or Host, and a missing Host on HTTP/1.1. Empty lines before the request line
+ * are skipped and counted in head_len. A syntax error is reported as soon as
+ * its byte is in buf, even before the head is complete. */
 enum http_parse_status http_parse_request(const char *buf, size_t len,
                                           size_t max_head,
                                           struct http_request *req,

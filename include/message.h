@@ -16,13 +16,13 @@
 
 struct message {
     atomic_uint refs;
-    const char *plain;    /* envelope JSON text, inside frame */
+    const char *plain; /* envelope JSON text, inside frame */
     size_t plain_len;
     const uint8_t *frame; /* unmasked text frame carrying plain */
     size_t frame_len;
-    char *room;           /* target of a room send, else NULL */
+    char *room; /* target of a room send, else NULL */
     size_t room_len;
-    char client_id[37];   /* target of a client send, else "" */
+    char client_id[37]; /* target of a client send, else "" */
 };
 
 /* Builds the envelope for event and data (data may be NULL: no "data"

@@ -17,17 +17,17 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TOKEN_MAX_LEN 8192      /* longer tokens are rejected as malformed */
-#define TOKEN_USER_ID_MAX 256   /* bytes of a user id, without the NUL */
+#define TOKEN_MAX_LEN 8192    /* longer tokens are rejected as malformed */
+#define TOKEN_USER_ID_MAX 256 /* bytes of a user id, without the NUL */
 
 enum token_result {
     TOKEN_OK,
-    TOKEN_MALFORMED,      /* not three base64url parts of JSON */
-    TOKEN_BAD_ALGORITHM,  /* header alg is not HS256 */
+    TOKEN_MALFORMED,     /* not three base64url parts of JSON */
+    TOKEN_BAD_ALGORITHM, /* header alg is not HS256 */
     TOKEN_BAD_SIGNATURE,
-    TOKEN_EXPIRED,        /* now > exp + leeway */
-    TOKEN_NOT_YET_VALID,  /* now + leeway < nbf */
-    TOKEN_NO_SUBJECT,     /* no usable "sub" or "userId", clear or encrypted */
+    TOKEN_EXPIRED,       /* now > exp + leeway */
+    TOKEN_NOT_YET_VALID, /* now + leeway < nbf */
+    TOKEN_NO_SUBJECT,    /* no usable "sub" or "userId", clear or encrypted */
 };
 
 /* Verifies token (len bytes, not necessarily NUL-terminated) against the

@@ -21,7 +21,10 @@ enum utf8_status {
     UTF8_INVALID,    /* can never become valid */
 };
 
-static inline void utf8_validator_init(struct utf8_validator *v) { v->state = 0; }
+static inline void utf8_validator_init(struct utf8_validator *v)
+{
+    v->state = 0;
+}
 
 /* Feeds the next n bytes. Once UTF8_INVALID is returned the validator stays
  * invalid until re-initialised. */

@@ -36,7 +36,7 @@ struct command {
     enum command_type type;
     int fd;
     unsigned code;
-    uint64_t handle; /* slot << 32 | generation */
+    uint64_t handle;         /* slot << 32 | generation */
     struct message *message; /* a reference owned by the command */
 };
 
@@ -66,8 +66,8 @@ struct worker {
     struct command *queue;
     size_t queue_head, queue_count, queue_cap;
     size_t command_limit; /* commands other than accept and shutdown */
-    bool wake_pending; /* a wakeup is written and not yet read */
-    int wake_fd;       /* eventfd */
+    bool wake_pending;    /* a wakeup is written and not yet read */
+    int wake_fd;          /* eventfd */
     struct event *wake_event;
 
     /* Gauges for /metrics, written by the worker, read by anyone. */
@@ -77,17 +77,17 @@ struct worker {
     atomic_uint_fast64_t bytes_written; /* bytes written to sockets */
 
     /* Everything below belongs to the worker thread alone. */
-    struct connection *all;          /* every connection */
-    struct connection *unauth_head;  /* WebSocket, unauthorized, oldest first */
+    struct connection *all;         /* every connection */
+    struct connection *unauth_head; /* WebSocket, unauthorized, oldest first */
     struct connection *unauth_tail;
-    struct connection *authed;       /* WebSocket, authenticated */
-    struct connection *flush_list;   /* connections with output to write */
-    struct connection *reap_list;    /* PHASE_DEAD connections to free */
-    struct connection **slots;       /* slot table for handles */
+    struct connection *authed;     /* WebSocket, authenticated */
+    struct connection *flush_list; /* connections with output to write */
+    struct connection *reap_list;  /* PHASE_DEAD connections to free */
+    struct connection **slots;     /* slot table for handles */
     uint32_t slot_count, slot_cap;
     uint32_t *free_slots;
     uint32_t free_slot_count;
-    struct hmap rooms;               /* name -> struct local_room */
+    struct hmap rooms; /* name -> struct local_room */
     bool shutting_down;
     int64_t shutdown_deadline_ms;
 

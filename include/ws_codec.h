@@ -63,7 +63,8 @@ size_t ws_write_frame_header(uint8_t *out, bool fin, uint8_t opcode,
                              uint64_t payload_len, const uint8_t mask[4]);
 
 /* XORs p[0..n) with the mask, starting at mask position offset % 4. */
-void ws_apply_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset);
+void ws_apply_mask(uint8_t *p, size_t n, const uint8_t mask[4],
+                   uint64_t offset);
 
 /* True when a peer may send this code in a close frame (1000-1003,
  * 1007-1014, 3000-4999). */
@@ -84,14 +85,14 @@ enum ws_event_type {
 
 struct ws_event {
     enum ws_event_type type;
-    uint8_t opcode;       /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY */
-    const uint8_t *data;  /* payload, in buf or in r->message: valid until the
-                             next ws_reader call or until the caller removes
-                             the consumed bytes from buf */
+    uint8_t opcode;      /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY */
+    const uint8_t *data; /* payload, in buf or in r->message: valid until the
+                            next ws_reader call or until the caller removes
+                            the consumed bytes from buf */
     size_t len;
-    unsigned close_code;  /* CLOSE: the peer's code or WS_CLOSE_NO_STATUS;
-                             ERROR: the code to close with */
-    const char *error;    /* ERROR: a short reason for the log */
+    unsigned close_code; /* CLOSE: the peer's code or WS_CLOSE_NO_STATUS;
+                            ERROR: the code to close with */
+    const char *error;   /* ERROR: a short reason for the log */
 };
 
 struct ws_reader {
@@ -106,9 +107,11 @@ struct ws_reader {
     struct utf8_validator utf8;
 };
 
-void ws_reader_init(struct ws_reader *r, bool expect_masked, size_t max_message);
+void ws_reader_init(struct ws_reader *r, bool expect_masked,
+                    size_t max_message);
 
-/* Frees the reassembly buffer; the reader may be reused after ws_reader_init. */
+/* Frees the reassembly buffer; the reader may be reused after ws_reader_init.
+ */
 void ws_reader_free(struct ws_reader *r);
 
 /* Looks for the next event in buf[0..len) and returns the number of bytes

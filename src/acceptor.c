@@ -60,7 +60,8 @@ static void *acceptor_main(void *arg)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            log_event(LOG_ERROR, "poll_failed", "error=\"%s\"", strerror(errno));
+            log_event(LOG_ERROR, "poll_failed", "error=\"%s\"",
+                      strerror(errno));
             break;
         }
         if (fds[1].revents != 0)
@@ -68,8 +69,8 @@ static void *acceptor_main(void *arg)
 
         /* Take everything pending, then poll again. */
         for (;;) {
-            int fd = accept4(s->listen_fd, NULL, NULL,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd =
+                accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                     errno == ENOMEM) {
@@ -85,7 +86,8 @@ static void *acceptor_main(void *arg)
             }
             struct command cmd = {.type = CMD_ACCEPT, .fd = fd};
             if (!worker_post(least_loaded(s, &next), &cmd)) {
-                log_event(LOG_WARN, "accept_dropped", "reason=worker_queue_full");
+                log_event(LOG_WARN, "accept_dropped",
+                          "reason=worker_queue_full");
                 close(fd);
             }
         }

@@ -42,14 +42,15 @@ struct key_spec {
 
 static const struct key_spec keys[] = {
     {"listen", TYPE_LISTEN, "127.0.0.1:8080", 0, 0,
-     "address and TCP port to listen on (host:port, [v6]:port; port 0 picks a free one)"},
-    {"workers", TYPE_UINT, "0", 0, 1024,
-     "worker threads (0: one per CPU)"},
+     "address and TCP port to listen on (host:port, [v6]:port; port 0 picks a "
+     "free one)"},
+    {"workers", TYPE_UINT, "0", 0, 1024, "worker threads (0: one per CPU)"},
     {"ws_path", TYPE_STRING, "/ws", 0, 0, "URL path of the WebSocket endpoint"},
     {"jwt_secret", TYPE_SECRET, NULL, 0, 0,
      "shared HS256 secret for client and REST tokens (required)"},
     {"jwt_claims_secret", TYPE_SECRET, NULL, 0, 0,
-     "application secret of ignis tokens with encrypted claims (default: jwt_secret)"},
+     "application secret of ignis tokens with encrypted claims (default: "
+     "jwt_secret)"},
     {"jwt_algorithm", TYPE_ALGORITHM, "HS256", 0, 0,
      "the only JWT algorithm accepted (HS256)"},
     {"jwt_leeway_s", TYPE_UINT, "0", 0, 300,
@@ -87,15 +88,15 @@ static const struct key_spec keys[] = {
     {"shutdown_timeout_ms", TYPE_UINT, "5000", 0, 600000,
      "time to drain clients on SIGTERM, in milliseconds"},
     {"log_level", TYPE_LOG_LEVEL, "info", 0, 0, "debug, info, warn or error"},
-    {"log_format", TYPE_LOG_FORMAT, "text", 0, 0,
-     "text (key=value) or json"},
+    {"log_format", TYPE_LOG_FORMAT, "text", 0, 0, "text (key=value) or json"},
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
 struct raw_value {
     char *value;
-    char origin[300]; /* "file /etc/x.conf line 3", "SIGNAL_WORKERS", "--workers" */
+    char origin[300]; /* "file /etc/x.conf line 3", "SIGNAL_WORKERS",
+                         "--workers" */
 };
 
 static void set_error(char *err, size_t err_len, const char *fmt, ...)
@@ -438,8 +439,9 @@ static bool apply_value(struct config *c, size_t k, const struct raw_value *raw,
         break;
     }
     if (expected != NULL) {
-        set_error(err, err_len, "invalid value \"%s\" for %s (from %s): expected %s",
-                  v, spec->name, raw->origin, expected);
+        set_error(err, err_len,
+                  "invalid value \"%s\" for %s (from %s): expected %s", v,
+                  spec->name, raw->origin, expected);
         return false;
     }
 
@@ -641,7 +643,8 @@ enum config_status config_load(int argc, char **argv, struct config **out,
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {
-            set_error(err, err_len, "unexpected argument \"%s\" (see --help)", a);
+            set_error(err, err_len, "unexpected argument \"%s\" (see --help)",
+                      a);
             goto done;
         }
 

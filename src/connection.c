@@ -143,8 +143,8 @@ void conn_abort(struct connection *c, const char *reason)
     if (c->phase == PHASE_DEAD)
         return;
     if (c->kind == CONN_WEBSOCKET && !c->close_sent)
-        log_event(LOG_DEBUG, "connection_dropped", "client=%s fd=%d reason=\"%s\"",
-                  c->id, c->fd, reason);
+        log_event(LOG_DEBUG, "connection_dropped",
+                  "client=%s fd=%d reason=\"%s\"", c->id, c->fd, reason);
     if (c->kind == CONN_WEBSOCKET)
         worker_mark_closed(c->worker, c);
     c->phase = PHASE_DEAD;
@@ -246,7 +246,8 @@ static void leave_open_phase(struct connection *c)
     if (c->kind == CONN_WEBSOCKET) {
         worker_mark_closed(c->worker, c);
         c->state = CLIENT_DISCONNECTED;
-        /* Removed from the registry at once, so REST no longer lists or targets it. */
+        /* Removed from the registry at once, so REST no longer lists or targets
+         * it. */
         if (c->record != NULL) {
             registry_remove_client(s->registry, c->record);
             c->record = NULL;
@@ -286,8 +287,8 @@ void conn_close(struct connection *c, unsigned code, const char *reason)
                           code == 0
                       ? LOG_DEBUG
                       : LOG_INFO,
-                  "close", "client=%s fd=%d code=%u reason=\"%s\"", c->id, c->fd,
-                  code, reason ? reason : "");
+                  "close", "client=%s fd=%d code=%u reason=\"%s\"", c->id,
+                  c->fd, code, reason ? reason : "");
     }
     leave_open_phase(c);
 }
@@ -300,8 +301,9 @@ void conn_close_slow_consumer(struct connection *c)
         return;
     metrics_add(&m->slow_consumer_closes, 1);
     metrics_add(&m->deliveries_dropped, 1);
-    log_event(LOG_WARN, "slow_consumer", "client=%s fd=%d code=4005 backlog=%zu",
-              c->id, c->fd, c->out.len);
+    log_event(LOG_WARN, "slow_consumer",
+              "client=%s fd=%d code=4005 backlog=%zu", c->id, c->fd,
+              c->out.len);
 
     /* The close frame goes behind the backlog (conn_reserve allows a
      * little over the limit for it); the grace period bounds the wait. */
@@ -350,9 +352,10 @@ void conn_flush(struct connection *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (c->write_event == NULL) {
-                c->write_event = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST,
-                                           on_write, c);
-                if (c->write_event == NULL || event_add(c->write_event, NULL) != 0) {
+                c->write_event = event_new(w->base, c->fd,
+                                           EV_WRITE | EV_PERSIST, on_write, c);
+                if (c->write_event == NULL ||
+                    event_add(c->write_event, NULL) != 0) {
                     conn_abort(c, "cannot wait for writability");
                     return;
                 }
@@ -564,8 +567,8 @@ static bool upgrade(struct connection *c, const struct http_request *req)
     ws_reader_init(&c->reader, true, cfg->max_message_bytes);
     make_client_id(c->id);
     uint64_t handle = (uint64_t)c->slot << 32 | c->generation;
-    c->record = registry_add_client(s->registry, c->id, c->worker->index, handle,
-                                    clock_realtime_ms());
+    c->record = registry_add_client(s->registry, c->id, c->worker->index,
+                                    handle, clock_realtime_ms());
     if (c->record == NULL) {
         log_event(LOG_ERROR, "out_of_memory", "where=upgrade fd=%d", c->fd);
         conn_close(c, WS_CLOSE_INTERNAL_ERROR, "Internal error");
@@ -672,8 +675,9 @@ static size_t process_ws(struct connection *c, uint8_t *buf, size_t len)
                    "");
         break;
     case WS_EVENT_ERROR:
-        log_event(LOG_INFO, "protocol_error", "client=%s fd=%d code=%u reason=\"%s\"",
-                  c->id, c->fd, ev.close_code, ev.error ? ev.error : "");
+        log_event(LOG_INFO, "protocol_error",
+                  "client=%s fd=%d code=%u reason=\"%s\"", c->id, c->fd,
+                  ev.close_code, ev.error ? ev.error : "");
         conn_close(c, ev.close_code, ev.error);
         return len;
     }
@@ -791,7 +795,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
     if (n == 0) {
         conn_abort(c, "peer closed the connection");
-    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+               errno != EINTR) {
         conn_abort(c, strerror(errno));
     } else if (c->phase == PHASE_OPEN && c->in_len > input_limit(c)) {
         /* The parsers reject oversized input first; this is a backstop. */

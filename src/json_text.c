@@ -128,7 +128,8 @@ bool json_member_span(const char *text, size_t len, const cJSON *object,
      * member's position among its siblings finds it in the text. */
     if (!cJSON_IsObject(object) || p >= end || *p != '{')
         return false;
-    cJSON_ArrayForEach(child, object) {
+    cJSON_ArrayForEach(child, object)
+    {
         if (child->string != NULL && strcmp(child->string, key) == 0) {
             wanted = index;
             break;
@@ -143,7 +144,7 @@ bool json_member_span(const char *text, size_t len, const cJSON *object,
         p = skip_space(p, end);
         p = skip_string(p, end); /* the key */
         p = skip_space(p, end);
-        p++;                     /* ':' */
+        p++; /* ':' */
         p = skip_space(p, end);
         const char *value = p;
         p = skip_value(p, end);

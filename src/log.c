@@ -67,7 +67,9 @@ char *log_quote(char *dst, size_t cap, const char *s, size_t len)
     dst[o++] = '"';
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        size_t need = (c == '"' || c == '\\') ? 2 : (c < 0x20 || c >= 0x7f) ? 4 : 1;
+        size_t need = (c == '"' || c == '\\')   ? 2
+                      : (c < 0x20 || c >= 0x7f) ? 4
+                                                : 1;
 
         if (o + need + 2 > cap)
             break;
@@ -175,15 +177,16 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 
     if (atomic_load_explicit(&current_format, memory_order_relaxed) ==
         LOG_FORMAT_JSON) {
-        o += (size_t)snprintf(line + o, sizeof(line) - o,
-                              "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"",
-                              ts, level_names[level], event);
+        o +=
+            (size_t)snprintf(line + o, sizeof(line) - o,
+                             "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"%s\"",
+                             ts, level_names[level], event);
         o = append_json_fields(line, o, sizeof(line) - 2, fields);
         line[o++] = '}';
     } else {
-        int n = snprintf(line + o, sizeof(line) - o, "ts=%s level=%s event=%s%s%s",
-                         ts, level_names[level], event, fields[0] ? " " : "",
-                         fields);
+        int n = snprintf(line + o, sizeof(line) - o,
+                         "ts=%s level=%s event=%s%s%s", ts, level_names[level],
+                         event, fields[0] ? " " : "", fields);
         o += (n > 0 && (size_t)n < sizeof(line) - o) ? (size_t)n
                                                      : sizeof(line) - o - 2;
     }

@@ -12,7 +12,8 @@
 struct message *message_from_text(const char *text, size_t len)
 {
     uint8_t header[WS_MAX_HEADER_LEN];
-    size_t header_len = ws_write_frame_header(header, true, WS_OP_TEXT, len, NULL);
+    size_t header_len =
+        ws_write_frame_header(header, true, WS_OP_TEXT, len, NULL);
     struct message *m = malloc(sizeof(*m) + header_len + len);
 
     if (m == NULL)

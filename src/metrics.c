@@ -30,12 +30,12 @@ static const int statuses[] = {
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
-    [ROUTE_STATUS] = "status",          [ROUTE_LIST] = "list_clients",
-    [ROUTE_GET_CLIENT] = "get_client",  [ROUTE_BROADCAST] = "broadcast",
-    [ROUTE_ROOM_SEND] = "room_send",    [ROUTE_CLIENT_SEND] = "client_send",
-    [ROUTE_DISCONNECT] = "disconnect",  [ROUTE_METRICS] = "metrics",
-    [ROUTE_HEALTH] = "healthz",         [ROUTE_READY] = "readyz",
-    [ROUTE_OPENAPI] = "openapi",        [ROUTE_UPGRADE] = "websocket_upgrade",
+    [ROUTE_STATUS] = "status",         [ROUTE_LIST] = "list_clients",
+    [ROUTE_GET_CLIENT] = "get_client", [ROUTE_BROADCAST] = "broadcast",
+    [ROUTE_ROOM_SEND] = "room_send",   [ROUTE_CLIENT_SEND] = "client_send",
+    [ROUTE_DISCONNECT] = "disconnect", [ROUTE_METRICS] = "metrics",
+    [ROUTE_HEALTH] = "healthz",        [ROUTE_READY] = "readyz",
+    [ROUTE_OPENAPI] = "openapi",       [ROUTE_UPGRADE] = "websocket_upgrade",
     [ROUTE_OTHER] = "other",
 };
 
@@ -155,7 +155,8 @@ char *metrics_render(struct server *s, size_t *len)
     cJSON *list = registry_list_clients(s->registry);
     size_t by_state[4] = {0};
     const cJSON *item;
-    cJSON_ArrayForEach(item, list) {
+    cJSON_ArrayForEach(item, list)
+    {
         const char *state = cJSON_GetObjectItem(item, "state")->valuestring;
         for (int i = 0; i < 4; i++) {
             if (strcmp(state, client_state_name((enum client_state)i)) == 0)
@@ -220,7 +221,9 @@ char *metrics_render(struct server *s, size_t *len)
         for (int i = 0; i < STATUS_SLOT_COUNT; i++) {
             uint64_t v = load(&m->rest_requests[r][i]);
             if (v > 0)
-                put(&t, "signal_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                put(&t,
+                    "signal_http_requests_total{route=\"%s\",status=\"%d\"} "
+                    "%llu\n",
                     route_names[r], statuses[i], (unsigned long long)v);
         }
     }

@@ -65,7 +65,8 @@ const char *client_state_name(enum client_state s)
     return state_names[s];
 }
 
-static struct shard *shard_for(struct shard *shards, const char *key, size_t len)
+static struct shard *shard_for(struct shard *shards, const char *key,
+                               size_t len)
 {
     return &shards[hmap_hash(key, len) >> 58 & (SHARD_COUNT - 1)];
 }
@@ -213,7 +214,8 @@ static bool user_add(struct registry *r, struct client_record *rec)
     }
     if (u->count == u->cap) {
         size_t cap = u->cap ? u->cap * 2 : 2;
-        struct client_record **grown = realloc(u->clients, cap * sizeof(*grown));
+        struct client_record **grown =
+            realloc(u->clients, cap * sizeof(*grown));
         if (grown == NULL)
             goto out;
         u->clients = grown;
@@ -318,7 +320,8 @@ out:
     return room;
 }
 
-static void room_remove_member(struct registry *r, struct room *room, unsigned w)
+static void room_remove_member(struct registry *r, struct room *room,
+                               unsigned w)
 {
     struct shard *s = shard_for(r->rooms, room->name, room->name_len);
 
@@ -441,8 +444,8 @@ bool registry_room_workers(struct registry *r, const char *room, size_t len,
     pthread_mutex_lock(&s->lock);
     struct hmap_node *n = hmap_find(&s->map, room, len);
     for (unsigned w = 0; w < r->worker_count; w++) {
-        has_members[w] = n != NULL &&
-                         hmap_entry(n, struct room, node)->per_worker[w] > 0;
+        has_members[w] =
+            n != NULL && hmap_entry(n, struct room, node)->per_worker[w] > 0;
         any = any || has_members[w];
     }
     pthread_mutex_unlock(&s->lock);
@@ -469,10 +472,9 @@ static cJSON *client_info_locked(const struct client_record *rec)
         cJSON_AddItemToArray(rooms, cJSON_CreateString(rec->rooms[i]->name));
     cJSON_AddItemToObject(o, "rooms", rooms);
     cJSON_AddNumberToObject(o, "connectedAt", (double)rec->connected_at_ms);
-    cJSON_AddNumberToObject(
-        o, "lastActivity",
-        (double)atomic_load_explicit(&rec->last_activity_ms,
-                                     memory_order_relaxed));
+    cJSON_AddNumberToObject(o, "lastActivity",
+                            (double)atomic_load_explicit(&rec->last_activity_ms,
+                                                         memory_order_relaxed));
     cJSON_AddItemToObject(o, "metadata", cJSON_CreateObject());
     return o;
 }

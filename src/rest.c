@@ -94,7 +94,8 @@ static bool method_is(const struct http_request *req, const char *method)
 }
 
 /* Compares secrets in time independent of where they differ. */
-static bool secret_equal(const char *a, size_t a_len, const char *b, size_t b_len)
+static bool secret_equal(const char *a, size_t a_len, const char *b,
+                         size_t b_len)
 {
     return a_len == b_len && CRYPTO_memcmp(a, b, a_len) == 0;
 }
@@ -119,9 +120,9 @@ static bool check_basic(const struct config *settings, const char *value,
         /* Both comparisons always run. */
         bool user_ok = secret_equal(decoded, user_len, settings->admin_user,
                                     strlen(settings->admin_user));
-        bool password_ok = secret_equal(password, password_len,
-                                        settings->admin_password,
-                                        strlen(settings->admin_password));
+        bool password_ok =
+            secret_equal(password, password_len, settings->admin_password,
+                         strlen(settings->admin_password));
         ok = user_ok && password_ok;
     }
     explicit_bzero(decoded, sizeof(decoded));
@@ -189,8 +190,8 @@ static struct message *parse_message_body(struct request_context *ctx,
         } else {
             /* data is relayed as the caller wrote it: printing it again
              * through cJSON would round large integers. */
-            bool has_data = json_member_span(body, len, root, "data", &start,
-                                             &end);
+            bool has_data =
+                json_member_span(body, len, root, "data", &start, &end);
             m = message_with_raw_data(topic->valuestring,
                                       has_data ? body + start : NULL,
                                       end - start);
@@ -322,9 +323,8 @@ static void handle_disconnect(struct request_context *ctx, const char *id,
         respond_error(ctx, 404, "Client not found", NULL);
         return;
     }
-    struct command cmd = {.type = CMD_DISCONNECT,
-                          .handle = handle,
-                          .code = WS_CLOSE_NORMAL};
+    struct command cmd = {
+        .type = CMD_DISCONNECT, .handle = handle, .code = WS_CLOSE_NORMAL};
     bool posted = worker_post(s->workers[worker], &cmd);
     if (!posted)
         metrics_add(&s->metrics.commands_rejected, 1);
@@ -397,8 +397,9 @@ static void handle_metrics(struct request_context *ctx)
         return;
     }
     metrics_count_request(&ctx->server->metrics, ctx->route, 200);
-    conn_http_respond(ctx->conn, 200, "text/plain; version=0.0.4; charset=utf-8",
-                      text, len, NULL);
+    conn_http_respond(ctx->conn, 200,
+                      "text/plain; version=0.0.4; charset=utf-8", text, len,
+                      NULL);
     free(text);
 }
 
@@ -442,7 +443,9 @@ static void route_clients(struct request_context *ctx, const char *sub,
     if (why != NULL) {
         log_event(LOG_DEBUG, "rest_unauthorized", "fd=%d reason=\"%s\"",
                   ctx->conn->fd, why);
-        respond_error(ctx, 401, why, "WWW-Authenticate: Bearer, Basic realm=\"signal-server\"\r\n");
+        respond_error(
+            ctx, 401, why,
+            "WWW-Authenticate: Bearer, Basic realm=\"signal-server\"\r\n");
         return;
     }
 
@@ -492,7 +495,8 @@ static void route_clients(struct request_context *ctx, const char *sub,
 
     /* Decode the parameter segment (the room name or the client id). */
     size_t param = (count == 3) ? 1 : 0;
-    if (!http_percent_decode(seg[param], seg_len[param], decoded, &decoded_len)) {
+    if (!http_percent_decode(seg[param], seg_len[param], decoded,
+                             &decoded_len)) {
         respond_error(ctx, 400, "Invalid percent-encoding in path", NULL);
         return;
     }
@@ -514,7 +518,8 @@ static void route_clients(struct request_context *ctx, const char *sub,
             method_not_allowed(ctx, "POST");
         return;
     }
-    if (count == 2 && seg_len[1] == 10 && memcmp(seg[1], "disconnect", 10) == 0) {
+    if (count == 2 && seg_len[1] == 10 &&
+        memcmp(seg[1], "disconnect", 10) == 0) {
         ctx->route = ROUTE_DISCONNECT;
         if (post)
             handle_disconnect(ctx, decoded, decoded_len);
@@ -536,8 +541,10 @@ static void route_clients(struct request_context *ctx, const char *sub,
 void rest_handle(struct connection *c, const struct http_request *req,
                  const char *body, size_t body_len)
 {
-    struct request_context ctx = {
-        .conn = c, .server = c->worker->server, .req = req, .route = ROUTE_OTHER};
+    struct request_context ctx = {.conn = c,
+                                  .server = c->worker->server,
+                                  .req = req,
+                                  .route = ROUTE_OTHER};
     size_t path_len = http_path_len(req);
     const size_t prefix_len = sizeof(REST_PREFIX) - 1;
 
@@ -563,7 +570,8 @@ void rest_handle(struct connection *c, const struct http_request *req,
         {"/readyz", ROUTE_READY},
         {"/v1/api/openapi.json", ROUTE_OPENAPI},
     };
-    for (size_t i = 0; i < sizeof(plain_routes) / sizeof(plain_routes[0]); i++) {
+    for (size_t i = 0; i < sizeof(plain_routes) / sizeof(plain_routes[0]);
+         i++) {
         if (strlen(plain_routes[i].path) != path_len ||
             memcmp(plain_routes[i].path, path, path_len) != 0)
             continue;

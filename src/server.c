@@ -140,7 +140,8 @@ static int bind_listener(const struct config *c)
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai->ai_protocol);
         if (fd < 0)
             continue;
@@ -171,7 +172,8 @@ static void describe_listener(struct server *s)
             struct sockaddr_in *in = (struct sockaddr_in *)&ss;
             inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
             port = ntohs(in->sin_port);
-            snprintf(s->listen_addr, sizeof(s->listen_addr), "%s:%u", host, port);
+            snprintf(s->listen_addr, sizeof(s->listen_addr), "%s:%u", host,
+                     port);
             return;
         }
         if (ss.ss_family == AF_INET6) {
@@ -210,7 +212,8 @@ static void reload(struct server *s, int argc, char **argv)
     config_unref(old);
     log_set_level(fresh->log_level);
     log_event(LOG_INFO, "reloaded",
-              "applied=jwt_secret,jwt_claims_secret,jwt_leeway_s,admin_user,admin_password,room_allow,log_level");
+              "applied=jwt_secret,jwt_claims_secret,jwt_leeway_s,admin_user,"
+              "admin_password,room_allow,log_level");
     notify("READY=1");
 }
 
@@ -289,7 +292,8 @@ int server_run(struct config *config, int argc, char **argv)
             goto stop;
     }
     /* Ready means every worker loop runs: /readyz and /status say so too. */
-    for (int i = 0; i < 5000 && atomic_load(&s->workers_running) < started; i++) {
+    for (int i = 0; i < 5000 && atomic_load(&s->workers_running) < started;
+         i++) {
         struct timespec ms = {.tv_nsec = 1000 * 1000};
         nanosleep(&ms, NULL);
     }
@@ -298,11 +302,12 @@ int server_run(struct config *config, int argc, char **argv)
     if (acceptor == NULL)
         goto stop;
 
-    log_event(LOG_INFO, "listening",
-              "addr=%s workers=%u ws_path=%s encryption=%s socket_activation=%s",
-              s->listen_addr, s->worker_count, config->ws_path,
-              config->require_encryption ? "required" : "off",
-              s->listen_fd_from_systemd ? "yes" : "no");
+    log_event(
+        LOG_INFO, "listening",
+        "addr=%s workers=%u ws_path=%s encryption=%s socket_activation=%s",
+        s->listen_addr, s->worker_count, config->ws_path,
+        config->require_encryption ? "required" : "off",
+        s->listen_fd_from_systemd ? "yes" : "no");
     notify("READY=1\nSTATUS=Listening on %s, 0 clients", s->listen_addr);
 
     for (;;) {

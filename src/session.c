@@ -115,8 +115,8 @@ static bool send_sealed(struct connection *c, const char *plain, size_t len)
     }
 
     size_t payload = sealed_payload_len(len);
-    size_t header_len = ws_write_frame_header(header, true, WS_OP_TEXT, payload,
-                                              NULL);
+    size_t header_len =
+        ws_write_frame_header(header, true, WS_OP_TEXT, payload, NULL);
     uint8_t *p = conn_reserve(c, header_len + payload);
     if (p == NULL) {
         conn_close_slow_consumer(c);
@@ -213,7 +213,8 @@ void session_on_close(struct connection *c)
     }
 }
 
-static void fail_authentication(struct connection *c, enum auth_failure_reason why,
+static void fail_authentication(struct connection *c,
+                                enum auth_failure_reason why,
                                 const char *reason, unsigned code,
                                 const char *message)
 {
@@ -252,7 +253,8 @@ static void authenticate(struct connection *c, const cJSON *data)
     }
 
     if (cfg->require_encryption) {
-        const cJSON *key = cJSON_GetObjectItemCaseSensitive(data, "clientPublicKey");
+        const cJSON *key =
+            cJSON_GetObjectItemCaseSensitive(data, "clientPublicKey");
         uint8_t client_public[CRYPTO_PUBLIC_KEY_LEN + 3];
         size_t client_len = 0;
         const char *why = NULL;
@@ -298,7 +300,8 @@ static void authenticate(struct connection *c, const cJSON *data)
         cJSON_AddStringToObject(info, "userId", user_id);
         cJSON_AddStringToObject(info, "time", now);
         if (c->encrypted) {
-            b64_key[base64_encode(server_public, sizeof(server_public), b64_key)] = '\0';
+            b64_key[base64_encode(server_public, sizeof(server_public),
+                                  b64_key)] = '\0';
             b64_salt[base64_encode(salt, sizeof(salt), b64_salt)] = '\0';
             cJSON_AddStringToObject(info, "serverPublicKey", b64_key);
             cJSON_AddStringToObject(info, "salt", b64_salt);
@@ -310,8 +313,9 @@ static void authenticate(struct connection *c, const cJSON *data)
 
     if (log_enabled(LOG_DEBUG)) {
         char quoted[TOKEN_USER_ID_MAX * 4 + 3];
-        log_event(LOG_DEBUG, "authenticated", "client=%s fd=%d user=%s encrypted=%s",
-                  c->id, c->fd, log_quote(quoted, sizeof(quoted), user_id, strlen(user_id)),
+        log_event(LOG_DEBUG, "authenticated",
+                  "client=%s fd=%d user=%s encrypted=%s", c->id, c->fd,
+                  log_quote(quoted, sizeof(quoted), user_id, strlen(user_id)),
                   c->encrypted ? "true" : "false");
     }
 }
@@ -332,7 +336,8 @@ static void change_rooms(struct connection *c, const cJSON *data, bool join)
     struct config *settings = join ? server_settings(c->worker->server) : NULL;
     const char *first_refused = NULL;
     size_t refused = 0;
-    cJSON_ArrayForEach(item, rooms) {
+    cJSON_ArrayForEach(item, rooms)
+    {
         if (!cJSON_IsString(item))
             continue;
         const char *name = item->valuestring;
@@ -355,7 +360,8 @@ static void change_rooms(struct connection *c, const cJSON *data, bool join)
     config_unref(settings);
 }
 
-static void handle_envelope(struct connection *c, const cJSON *root, bool sealed);
+static void handle_envelope(struct connection *c, const cJSON *root,
+                            bool sealed);
 
 /* Checks the wrapper's shape, decrypts it and handles the inner envelope
  * as if it had arrived in clear. */
@@ -408,9 +414,11 @@ invalid:
     send_error(c, "Invalid encrypted payload");
 }
 
-static void handle_envelope(struct connection *c, const cJSON *root, bool sealed)
+static void handle_envelope(struct connection *c, const cJSON *root,
+                            bool sealed)
 {
-    const char *event = cJSON_GetObjectItemCaseSensitive(root, "event")->valuestring;
+    const char *event =
+        cJSON_GetObjectItemCaseSensitive(root, "event")->valuestring;
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
 
     if (strcmp(event, "authenticate") == 0) {

@@ -229,12 +229,12 @@ static bool decrypt_claim(const uint8_t key[CLAIM_KEY_LEN], const char *text,
     int ciphertext_len = (int)(raw_len - CLAIM_IV_LEN);
     int update_len = 0, final_len = 0;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    bool ok = ctx != NULL &&
-              EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, raw) == 1 &&
-              EVP_DecryptUpdate(ctx, (uint8_t *)out, &update_len,
-                                raw + CLAIM_IV_LEN, ciphertext_len) == 1 &&
-              EVP_DecryptFinal_ex(ctx, (uint8_t *)out + update_len,
-                                  &final_len) == 1;
+    bool ok =
+        ctx != NULL &&
+        EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, raw) == 1 &&
+        EVP_DecryptUpdate(ctx, (uint8_t *)out, &update_len, raw + CLAIM_IV_LEN,
+                          ciphertext_len) == 1 &&
+        EVP_DecryptFinal_ex(ctx, (uint8_t *)out + update_len, &final_len) == 1;
     EVP_CIPHER_CTX_free(ctx);
     if (!ok)
         return false;
@@ -419,7 +419,8 @@ static enum token_result copy_encrypted_user_id(const cJSON *claims,
             goto out;
         found = claim;
     }
-    if (found != NULL && decrypt_claim(key, found->valuestring, plain, &plain_len))
+    if (found != NULL &&
+        decrypt_claim(key, found->valuestring, plain, &plain_len))
         result = user_id_from_claim_text(plain, plain_len, user_id);
 out:
     OPENSSL_cleanse(key, sizeof key);
@@ -462,8 +463,8 @@ static enum token_result check_claims(jwt_t *jwt, const uint8_t *claims_secret,
     if (cJSON_IsObject(claims)) {
         result = check_times(claims, leeway_s, now);
         if (result == TOKEN_OK)
-            result = copy_user_id(claims, claims_secret, claims_secret_len,
-                                  user_id);
+            result =
+                copy_user_id(claims, claims_secret, claims_secret_len, user_id);
     }
     cJSON_Delete(claims);
     free(json);

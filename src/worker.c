@@ -75,10 +75,11 @@ struct worker *worker_new(struct server *s, unsigned index)
         w->base == NULL || w->wake_fd < 0)
         goto fail;
 
-    w->wake_event = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
-                              on_wake, w);
+    w->wake_event =
+        event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     w->auth_timer = evtimer_new(w->base, on_auth_timer, w);
-    w->heartbeat_timer = event_new(w->base, -1, EV_PERSIST, on_heartbeat_timer, w);
+    w->heartbeat_timer =
+        event_new(w->base, -1, EV_PERSIST, on_heartbeat_timer, w);
     w->idle_timer = event_new(w->base, -1, EV_PERSIST, on_idle_timer, w);
     w->shutdown_timer = evtimer_new(w->base, on_shutdown_timer, w);
     if (w->wake_event == NULL || w->auth_timer == NULL ||
@@ -255,8 +256,8 @@ static void run_command(struct worker *w, struct command *cmd)
         }
         break;
     case CMD_ROOM_SEND: {
-        struct hmap_node *n = hmap_find(&w->rooms, cmd->message->room,
-                                        cmd->message->room_len);
+        struct hmap_node *n =
+            hmap_find(&w->rooms, cmd->message->room, cmd->message->room_len);
         if (n == NULL)
             break;
         /* Members that close during the loop stay in the array until they
@@ -281,7 +282,8 @@ static void run_command(struct worker *w, struct command *cmd)
             w->shutting_down = true;
             w->shutdown_deadline_ms =
                 clock_monotonic_ms() + w->server->config->shutdown_timeout_ms;
-            struct timeval tv = ms_to_tv(w->server->config->shutdown_timeout_ms);
+            struct timeval tv =
+                ms_to_tv(w->server->config->shutdown_timeout_ms);
             event_add(w->shutdown_timer, &tv);
             close_all_clients(w);
         }
@@ -334,8 +336,8 @@ static void arm_auth_timer(struct worker *w)
         evtimer_del(w->auth_timer);
         return;
     }
-    int64_t deadline = w->unauth_head->upgraded_ms +
-                       w->server->config->auth_timeout_ms;
+    int64_t deadline =
+        w->unauth_head->upgraded_ms + w->server->config->auth_timeout_ms;
     int64_t wait = deadline - clock_monotonic_ms();
     struct timeval tv = ms_to_tv(wait > 0 ? wait : 0);
     evtimer_add(w->auth_timer, &tv);
@@ -465,7 +467,8 @@ bool worker_attach(struct worker *w, struct connection *c)
             if (slots == NULL)
                 return false;
             w->slots = slots;
-            uint32_t *free_slots = realloc(w->free_slots, cap * sizeof(*free_slots));
+            uint32_t *free_slots =
+                realloc(w->free_slots, cap * sizeof(*free_slots));
             if (free_slots == NULL)
                 return false;
             w->free_slots = free_slots;
@@ -598,7 +601,8 @@ struct local_room *worker_room_join(struct worker *w, struct connection *c,
     }
     if (room->count == room->cap) {
         size_t cap = room->cap ? room->cap * 2 : 2;
-        struct connection **grown = realloc(room->members, cap * sizeof(*grown));
+        struct connection **grown =
+            realloc(room->members, cap * sizeof(*grown));
         if (grown == NULL) {
             if (room->count == 0) {
                 hmap_remove(&w->rooms, &room->node);

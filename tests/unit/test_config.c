@@ -109,8 +109,8 @@ static void expect_invalid(const char **args)
 
 static void expect_in_error(const char *part)
 {
-    ck_assert_msg(strstr(err, part) != NULL, "error \"%s\" does not contain \"%s\"",
-                  err, part);
+    ck_assert_msg(strstr(err, part) != NULL,
+                  "error \"%s\" does not contain \"%s\"", err, part);
 }
 
 START_TEST(test_defaults)
@@ -262,7 +262,9 @@ START_TEST(test_config_flag_both_forms)
 {
     const char *path = write_config("jwt_secret = x\nworkers = 2\n");
 
-    struct config *c = LOAD_OK("--config=" "/nonexistent", "--config", path);
+    struct config *c = LOAD_OK("--config="
+                               "/nonexistent",
+                               "--config", path);
     ck_assert_uint_eq(c->workers, 2);
     config_unref(c);
 
@@ -388,7 +390,12 @@ static const struct invalid_case invalid_cases[] = {
     {"admin_user", "ad:min"},
 };
 
-enum origin_kind { ORIGIN_FLAG_EQUALS, ORIGIN_FLAG_DASHED, ORIGIN_ENV, ORIGIN_FILE };
+enum origin_kind {
+    ORIGIN_FLAG_EQUALS,
+    ORIGIN_FLAG_DASHED,
+    ORIGIN_ENV,
+    ORIGIN_FILE
+};
 
 static const char *const origin_kind_names[] = {"--key=value", "--key value",
                                                 "environment", "file"};
@@ -487,14 +494,14 @@ END_TEST
 
 START_TEST(test_accepted_boundaries)
 {
-    struct config *c = LOAD_OK(
-        "--jwt-secret=s", "--workers=1024", "--jwt-leeway-s=300",
-        "--auth-timeout-ms=10", "--heartbeat-interval-ms=10",
-        "--heartbeat-timeout-ms=86400000", "--idle-timeout-s=1",
-        "--max-message-bytes=128", "--max-body-bytes=0",
-        "--max-header-bytes=1048576", "--outbound-limit-bytes=4096",
-        "--max-connections=1", "--command-queue-limit=16",
-        "--shutdown-timeout-ms=0", "--listen=[::1]:65535");
+    struct config *c =
+        LOAD_OK("--jwt-secret=s", "--workers=1024", "--jwt-leeway-s=300",
+                "--auth-timeout-ms=10", "--heartbeat-interval-ms=10",
+                "--heartbeat-timeout-ms=86400000", "--idle-timeout-s=1",
+                "--max-message-bytes=128", "--max-body-bytes=0",
+                "--max-header-bytes=1048576", "--outbound-limit-bytes=4096",
+                "--max-connections=1", "--command-queue-limit=16",
+                "--shutdown-timeout-ms=0", "--listen=[::1]:65535");
     ck_assert_uint_eq(c->workers, 1024);
     ck_assert_int_eq(c->jwt_leeway_s, 300);
     ck_assert_uint_eq(c->auth_timeout_ms, 10);
@@ -527,9 +534,9 @@ START_TEST(test_booleans_and_levels)
         const char *text;
         bool value;
     } booleans[] = {
-        {"true", true},  {"yes", true}, {"on", true},    {"1", true},
-        {"TRUE", true},  {"Yes", true}, {"false", false}, {"no", false},
-        {"off", false},  {"0", false},  {"Off", false},   {"FALSE", false},
+        {"true", true}, {"yes", true}, {"on", true},     {"1", true},
+        {"TRUE", true}, {"Yes", true}, {"false", false}, {"no", false},
+        {"off", false}, {"0", false},  {"Off", false},   {"FALSE", false},
     };
     static const struct {
         const char *text;
@@ -543,7 +550,8 @@ START_TEST(test_booleans_and_levels)
     char flag[64];
 
     for (size_t i = 0; i < sizeof booleans / sizeof booleans[0]; i++) {
-        snprintf(flag, sizeof flag, "--require-encryption=%s", booleans[i].text);
+        snprintf(flag, sizeof flag, "--require-encryption=%s",
+                 booleans[i].text);
         struct config *c = LOAD_OK("--jwt-secret=s", flag);
         ck_assert_msg(c->require_encryption == booleans[i].value,
                       "require_encryption=%s read as %d", booleans[i].text,
@@ -578,12 +586,17 @@ START_TEST(test_secrets_never_in_errors)
     EXPECT_INVALID("--jwt-secret=TOP-SECRET-VALUE", "--admin-user=admin",
                    "--admin-password=PASSWORD-VALUE", "--workers=abc");
     expect_in_error("workers");
-    ck_assert_msg(strstr(err, "TOP-SECRET-VALUE") == NULL, "error shows the secret: %s", err);
-    ck_assert_msg(strstr(err, "PASSWORD-VALUE") == NULL, "error shows the password: %s", err);
+    ck_assert_msg(strstr(err, "TOP-SECRET-VALUE") == NULL,
+                  "error shows the secret: %s", err);
+    ck_assert_msg(strstr(err, "PASSWORD-VALUE") == NULL,
+                  "error shows the password: %s", err);
 
-    EXPECT_INVALID("--admin-password=PASSWORD-VALUE", "--jwt-secret=TOP-SECRET-VALUE");
-    ck_assert_msg(strstr(err, "TOP-SECRET-VALUE") == NULL, "error shows the secret: %s", err);
-    ck_assert_msg(strstr(err, "PASSWORD-VALUE") == NULL, "error shows the password: %s", err);
+    EXPECT_INVALID("--admin-password=PASSWORD-VALUE",
+                   "--jwt-secret=TOP-SECRET-VALUE");
+    ck_assert_msg(strstr(err, "TOP-SECRET-VALUE") == NULL,
+                  "error shows the secret: %s", err);
+    ck_assert_msg(strstr(err, "PASSWORD-VALUE") == NULL,
+                  "error shows the password: %s", err);
 }
 END_TEST
 
@@ -592,10 +605,12 @@ START_TEST(test_admin_credentials_together)
     EXPECT_INVALID("--jwt-secret=s", "--admin-user=admin");
     expect_in_error("admin_user");
     expect_in_error("admin_password");
-    expect_in_error("admin_user is set (from --admin-user) but admin_password is not");
+    expect_in_error(
+        "admin_user is set (from --admin-user) but admin_password is not");
 
     EXPECT_INVALID("--jwt-secret=s", "--admin-password=pw");
-    expect_in_error("admin_password is set (from --admin-password) but admin_user is not");
+    expect_in_error(
+        "admin_password is set (from --admin-password) but admin_user is not");
 
     EXPECT_INVALID("--jwt-secret=s", "--admin-user=admin", "--admin-password=");
     expect_in_error("admin_password");
@@ -658,19 +673,19 @@ END_TEST
 
 START_TEST(test_file_syntax)
 {
-    const char *path = write_config(
-        "# comment\n"
-        "   # indented comment\n"
-        "\n"
-        "\t  \n"
-        "jwt_secret=\"x\"\n"
-        "admin_user = op\n"
-        "admin_password = \"  two words # not a comment  \"\n"
-        "listen =   127.0.0.1:9000   \r\n"
-        "\tworkers\t=\t6\t\n"
-        "default_rooms = \"\"\n"
-        "room_allow =  public-* , team-? ,, exact \n"
-        "ws_path = \"/quoted\"\n");
+    const char *path =
+        write_config("# comment\n"
+                     "   # indented comment\n"
+                     "\n"
+                     "\t  \n"
+                     "jwt_secret=\"x\"\n"
+                     "admin_user = op\n"
+                     "admin_password = \"  two words # not a comment  \"\n"
+                     "listen =   127.0.0.1:9000   \r\n"
+                     "\tworkers\t=\t6\t\n"
+                     "default_rooms = \"\"\n"
+                     "room_allow =  public-* , team-? ,, exact \n"
+                     "ws_path = \"/quoted\"\n");
 
     struct config *c = LOAD_OK("--config", path);
     ck_assert_str_eq(c->jwt_secret, "x");
@@ -689,7 +704,8 @@ START_TEST(test_file_syntax)
     config_unref(c);
 
     /* A lone quote is kept as it is. */
-    path = write_config("jwt_secret = \"x\nadmin_user = \"bob\nadmin_password = p\n");
+    path = write_config(
+        "jwt_secret = \"x\nadmin_user = \"bob\nadmin_password = p\n");
     c = LOAD_OK("--config", path);
     ck_assert_str_eq(c->jwt_secret, "\"x");
     ck_assert_str_eq(c->admin_user, "\"bob");
@@ -699,7 +715,8 @@ END_TEST
 
 START_TEST(test_default_rooms_list)
 {
-    struct config *c = LOAD_OK("--jwt-secret=s", "--default-rooms= a , b ,, c ");
+    struct config *c =
+        LOAD_OK("--jwt-secret=s", "--default-rooms= a , b ,, c ");
 
     ck_assert_uint_eq(c->default_room_count, 3);
     ck_assert_str_eq(c->default_rooms[0], "a");
@@ -776,9 +793,11 @@ START_TEST(test_room_name_length_in_code_points)
         char *at_max = repeat(units[u], 256);
         char *over = repeat(units[u], 257);
         ck_assert_msg(config_room_name_valid(at_max, strlen(at_max)),
-                      "256 code points of %zu bytes rejected", strlen(units[u]));
+                      "256 code points of %zu bytes rejected",
+                      strlen(units[u]));
         ck_assert_msg(!config_room_name_valid(over, strlen(over)),
-                      "257 code points of %zu bytes accepted", strlen(units[u]));
+                      "257 code points of %zu bytes accepted",
+                      strlen(units[u]));
         free(at_max);
         free(over);
     }
@@ -800,31 +819,20 @@ START_TEST(test_room_allow_globs)
         const char *name;
         bool allowed;
     } names[] = {
-        {"public-x", true},
-        {"public-", true},
-        {"public-a/b", true},
-        {"Public-x", false},
-        {"public", false},
-        {"team-1", true},
-        {"team-12", false},
-        {"team-", false},
-        {"exact", true},
-        {"exact2", false},
-        {"xexact", false},
-        {"az", true},
-        {"buzz", true},
-        {"cz", false},
-        {"bza", false},
+        {"public-x", true},   {"public-", true}, {"public-a/b", true},
+        {"Public-x", false},  {"public", false}, {"team-1", true},
+        {"team-12", false},   {"team-", false},  {"exact", true},
+        {"exact2", false},    {"xexact", false}, {"az", true},
+        {"buzz", true},       {"cz", false},     {"bza", false},
         {"private-1", false},
     };
 
     ck_assert_uint_eq(c->room_allow_count, 4);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        ck_assert_msg(config_room_allowed(c, names[i].name,
-                                          strlen(names[i].name)) ==
-                          names[i].allowed,
-                      "room \"%s\" allowed is not %d", names[i].name,
-                      names[i].allowed);
+        ck_assert_msg(
+            config_room_allowed(c, names[i].name, strlen(names[i].name)) ==
+                names[i].allowed,
+            "room \"%s\" allowed is not %d", names[i].name, names[i].allowed);
     }
 
     /* Only len bytes of the name count. */

@@ -431,8 +431,8 @@ START_TEST(test_ecdh_generated_pairs_agree_with_evp)
     ck_assert_ptr_nonnull(evp);
     ck_assert(crypto_export_public_key(evp, evp_public));
     ck_assert(crypto_ecdh_derive(fast, evp_public, sizeof evp_public, a));
-    EVP_PKEY *fast_public = crypto_import_public_key(crypto_ecdh_public_key(fast),
-                                                     CRYPTO_PUBLIC_KEY_LEN);
+    EVP_PKEY *fast_public = crypto_import_public_key(
+        crypto_ecdh_public_key(fast), CRYPTO_PUBLIC_KEY_LEN);
     ck_assert_ptr_nonnull(fast_public);
     ck_assert(crypto_derive_shared_secret(evp, fast_public, b));
     ck_assert_mem_eq(a, b, CRYPTO_SECRET_LEN);

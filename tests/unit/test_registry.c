@@ -103,8 +103,10 @@ START_TEST(test_add_and_find_client)
     make_id(other, 0, 2);
     worker = 99;
     handle = 5;
-    ck_assert(!registry_find_client(reg, other, CLIENT_ID_LEN, &worker, &handle));
-    ck_assert(!registry_find_client(reg, id, CLIENT_ID_LEN - 1, &worker, &handle));
+    ck_assert(
+        !registry_find_client(reg, other, CLIENT_ID_LEN, &worker, &handle));
+    ck_assert(
+        !registry_find_client(reg, id, CLIENT_ID_LEN - 1, &worker, &handle));
     ck_assert(!registry_find_client(reg, "", 0, &worker, &handle));
     ck_assert_uint_eq(worker, 99);
     ck_assert_uint_eq(handle, 5);
@@ -327,8 +329,9 @@ static void check_number_member(const cJSON *object, const char *name,
 {
     const cJSON *item = member(object, name);
     ck_assert_msg(cJSON_IsNumber(item), "\"%s\" is not a number", name);
-    ck_assert_msg(item->valuedouble == expected, "\"%s\" is %.0f, expected %.0f",
-                  name, item->valuedouble, expected);
+    ck_assert_msg(item->valuedouble == expected,
+                  "\"%s\" is %.0f, expected %.0f", name, item->valuedouble,
+                  expected);
 }
 
 static void check_rooms(const cJSON *info, const char *const *expected,
@@ -435,7 +438,8 @@ END_TEST
 START_TEST(test_state_names)
 {
     ck_assert_str_eq(client_state_name(CLIENT_UNAUTHORIZED), "unauthorized");
-    ck_assert_str_eq(client_state_name(CLIENT_AUTHENTICATING), "authenticating");
+    ck_assert_str_eq(client_state_name(CLIENT_AUTHENTICATING),
+                     "authenticating");
     ck_assert_str_eq(client_state_name(CLIENT_AUTHENTICATED), "authenticated");
     ck_assert_str_eq(client_state_name(CLIENT_DISCONNECTED), "disconnected");
 }
@@ -463,9 +467,8 @@ START_TEST(test_list_clients_has_each_once)
         const cJSON *id = member(info, "id");
         unsigned high, low;
         ck_assert(cJSON_IsString(id));
-        ck_assert_int_eq(sscanf(id->valuestring, "%8x-0000-4000-8000-%12x",
-                                &high, &low),
-                         2);
+        ck_assert_int_eq(
+            sscanf(id->valuestring, "%8x-0000-4000-8000-%12x", &high, &low), 2);
         ck_assert_uint_eq(high, 0);
         ck_assert_uint_lt(low, COUNT);
         ck_assert_msg(!seen[low], "client %s listed twice", id->valuestring);
@@ -646,8 +649,8 @@ static void writer_batch(struct writer_args *args, unsigned first)
         shared_room(room, sizeof room, n);
         EXPECT(rep, join(recs[k], room, &interned) == REGISTRY_JOINED,
                "worker %u: joining %s failed", w, room);
-        EXPECT(rep, strcmp(interned, room) == 0,
-               "worker %u: %s interned as %s", w, room, interned);
+        EXPECT(rep, strcmp(interned, room) == 0, "worker %u: %s interned as %s",
+               w, room, interned);
         EXPECT(rep, join(recs[k], room, NULL) == REGISTRY_ALREADY_MEMBER,
                "worker %u: second join of %s not ALREADY_MEMBER", w, room);
         private_room(room, sizeof room, w);
@@ -672,10 +675,12 @@ static void writer_batch(struct writer_args *args, unsigned first)
                found_worker, (unsigned long long)handle);
 
         cJSON *info = registry_client_info(reg, id, CLIENT_ID_LEN);
-        const cJSON *last = cJSON_GetObjectItemCaseSensitive(info, "lastActivity");
+        const cJSON *last =
+            cJSON_GetObjectItemCaseSensitive(info, "lastActivity");
         const cJSON *rooms = cJSON_GetObjectItemCaseSensitive(info, "rooms");
-        EXPECT(rep, cJSON_IsNumber(last) &&
-                        last->valuedouble == (double)(NOW_MS + n + 1),
+        EXPECT(rep,
+               cJSON_IsNumber(last) &&
+                   last->valuedouble == (double)(NOW_MS + n + 1),
                "worker %u: %s has the wrong lastActivity", w, id);
         EXPECT(rep, cJSON_GetArraySize(rooms) == 3,
                "worker %u: %s is in %d rooms, expected 3", w, id,
@@ -683,7 +688,8 @@ static void writer_batch(struct writer_args *args, unsigned first)
         cJSON_Delete(info);
 
         shared_room(room, sizeof room, n);
-        EXPECT(rep, leave(recs[k], room), "worker %u: leaving %s failed", w, room);
+        EXPECT(rep, leave(recs[k], room), "worker %u: leaving %s failed", w,
+               room);
         EXPECT(rep, !leave(recs[k], room), "worker %u: left %s twice", w, room);
         args->report.operations += 4;
     }
@@ -721,11 +727,11 @@ static void reader_pass(struct thread_report *rep, unsigned pass)
     {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(info, "id");
         unsigned high = 0, low = 0;
-        bool valid = cJSON_IsString(id) &&
-                     strlen(id->valuestring) == CLIENT_ID_LEN &&
-                     sscanf(id->valuestring, "%8x-0000-4000-8000-%12x", &high,
-                            &low) == 2 &&
-                     high >= 1 && high <= WRITERS && low < CLIENTS_PER_WRITER;
+        bool valid =
+            cJSON_IsString(id) && strlen(id->valuestring) == CLIENT_ID_LEN &&
+            sscanf(id->valuestring, "%8x-0000-4000-8000-%12x", &high, &low) ==
+                2 &&
+            high >= 1 && high <= WRITERS && low < CLIENTS_PER_WRITER;
         EXPECT(rep, valid, "listed a client no writer made");
         if (!valid)
             continue;
@@ -750,7 +756,8 @@ static void reader_pass(struct thread_report *rep, unsigned pass)
         bool some = false;
         for (unsigned w = 0; w < WORKERS; w++)
             some = some || has_members[w];
-        EXPECT(rep, any == some, "%s: result %d but members %d", room, any, some);
+        EXPECT(rep, any == some, "%s: result %d but members %d", room, any,
+               some);
     }
 
     for (unsigned i = 0; i < SHARED_USERS; i++) {
@@ -774,7 +781,8 @@ static void reader_pass(struct thread_report *rep, unsigned pass)
         cJSON *one = registry_client_info(reg, id, CLIENT_ID_LEN);
         if (one != NULL) {
             const cJSON *got = cJSON_GetObjectItemCaseSensitive(one, "id");
-            EXPECT(rep, cJSON_IsString(got) && strcmp(got->valuestring, id) == 0,
+            EXPECT(rep,
+                   cJSON_IsString(got) && strcmp(got->valuestring, id) == 0,
                    "info of %s has another id", id);
         }
         cJSON_Delete(one);

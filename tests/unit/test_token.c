@@ -167,10 +167,12 @@ static const struct ignis_case ignis_cases[] = {
     /* Values that are no user id. */
     IGNIS(IGNIS_VALUE_OBJECT, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
     IGNIS(IGNIS_VALUE_TRUE, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
-    IGNIS(IGNIS_VALUE_EMPTY_STRING, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_EMPTY_STRING, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT,
+          NULL),
     IGNIS(IGNIS_VALUE_EMPTY, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
     IGNIS(IGNIS_VALUE_NUL_ESCAPE, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
-    IGNIS(IGNIS_VALUE_INVALID_UTF8, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
+    IGNIS(IGNIS_VALUE_INVALID_UTF8, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT,
+          NULL),
     IGNIS(IGNIS_VALUE_OVER_MAX, VECTOR_SECRET, NULL, TOKEN_NO_SUBJECT, NULL),
     /* Clear claims come first, and times are still enforced. */
     IGNIS(IGNIS_WITH_SUB, VECTOR_SECRET, NULL, TOKEN_OK, "clear-sub"),
@@ -195,16 +197,17 @@ START_TEST(test_verify_ignis_vector)
 
     memset(user_id, 0, sizeof user_id);
     if (c->claims_secret == NULL)
-        result = token_verify(c->token, strlen(c->token),
-                              (const uint8_t *)c->secret, strlen(c->secret), 0,
-                              VECTOR_NOW, user_id);
+        result =
+            token_verify(c->token, strlen(c->token), (const uint8_t *)c->secret,
+                         strlen(c->secret), 0, VECTOR_NOW, user_id);
     else
         result = token_verify_with_claims_secret(
             c->token, strlen(c->token), (const uint8_t *)c->secret,
             strlen(c->secret), (const uint8_t *)c->claims_secret,
             strlen(c->claims_secret), 0, VECTOR_NOW, user_id);
-    ck_assert_msg(result == c->expected, "%s (claims secret %s): %s, expected %s",
-                  c->name, c->claims_secret ? c->claims_secret : "signing secret",
+    ck_assert_msg(result == c->expected,
+                  "%s (claims secret %s): %s, expected %s", c->name,
+                  c->claims_secret ? c->claims_secret : "signing secret",
                   token_result_name(result), token_result_name(c->expected));
     if (c->user_id != NULL)
         ck_assert_str_eq(user_id, c->user_id);
