@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,10 @@
 
 enum value_type {
     TYPE_STRING,
-    TYPE_SECRET, /* a string never echoed in errors */
-    TYPE_UINT,
+    TYPE_SECRET,   /* a string never echoed in errors */
+    TYPE_UNSIGNED, /* an unsigned field */
+    TYPE_SIZE,     /* a size_t field */
+    TYPE_LONG,     /* a long field */
     TYPE_BOOL,
     TYPE_LISTEN,
     TYPE_LIST,
@@ -35,60 +38,69 @@ enum value_type {
 struct key_spec {
     const char *name;
     enum value_type type;
+    size_t field;              /* offset in struct config of a number's field */
     const char *default_value; /* NULL: unset */
     unsigned long long min, max;
     const char *help; /* ends with the unit where there is one */
 };
 
+#define FIELD(member) offsetof(struct config, member)
+
 static const struct key_spec keys[] = {
-    {"listen", TYPE_LISTEN, "127.0.0.1:8080", 0, 0,
+    {"listen", TYPE_LISTEN, 0, "127.0.0.1:8080", 0, 0,
      "address and TCP port to listen on (host:port, [v6]:port; port 0 picks a "
      "free one)"},
-    {"workers", TYPE_UINT, "0", 0, 1024, "worker threads (0: one per CPU)"},
-    {"ws_path", TYPE_STRING, "/ws", 0, 0, "URL path of the WebSocket endpoint"},
-    {"jwt_secret", TYPE_SECRET, NULL, 0, 0,
+    {"workers", TYPE_UNSIGNED, FIELD(workers), "0", 0, 1024,
+     "worker threads (0: one per CPU)"},
+    {"ws_path", TYPE_STRING, 0, "/ws", 0, 0,
+     "URL path of the WebSocket endpoint"},
+    {"jwt_secret", TYPE_SECRET, 0, NULL, 0, 0,
      "shared HS256 secret for client and REST tokens (required)"},
-    {"jwt_claims_secret", TYPE_SECRET, NULL, 0, 0,
+    {"jwt_claims_secret", TYPE_SECRET, 0, NULL, 0, 0,
      "application secret of ignis tokens with encrypted claims (default: "
      "jwt_secret)"},
-    {"jwt_algorithm", TYPE_ALGORITHM, "HS256", 0, 0,
+    {"jwt_algorithm", TYPE_ALGORITHM, 0, "HS256", 0, 0,
      "the only JWT algorithm accepted (HS256)"},
-    {"jwt_leeway_s", TYPE_UINT, "0", 0, 300,
+    {"jwt_leeway_s", TYPE_LONG, FIELD(jwt_leeway_s), "0", 0, 300,
      "clock leeway for exp and nbf, in seconds"},
-    {"admin_user", TYPE_STRING, NULL, 0, 0,
+    {"admin_user", TYPE_STRING, 0, NULL, 0, 0,
      "Basic authentication user for REST (unset: Basic off)"},
-    {"admin_password", TYPE_SECRET, NULL, 0, 0,
+    {"admin_password", TYPE_SECRET, 0, NULL, 0, 0,
      "Basic authentication password for REST"},
-    {"room_allow", TYPE_LIST, "", 0, 0,
+    {"room_allow", TYPE_LIST, 0, "", 0, 0,
      "comma-separated glob patterns of rooms clients may join (empty: none)"},
-    {"default_rooms", TYPE_ROOM_LIST, "ws-default,ws-notification", 0, 0,
+    {"default_rooms", TYPE_ROOM_LIST, 0, "ws-default,ws-notification", 0, 0,
      "comma-separated rooms every client joins on authentication"},
-    {"require_encryption", TYPE_BOOL, "true", 0, 0,
+    {"require_encryption", TYPE_BOOL, 0, "true", 0, 0,
      "require the ECDH handshake and encrypt every message (true/false)"},
-    {"auth_timeout_ms", TYPE_UINT, "5000", 10, 3600000,
-     "time to authenticate after the upgrade, in milliseconds"},
-    {"heartbeat_interval_ms", TYPE_UINT, "30000", 10, 86400000,
-     "period of the heartbeat sweep, in milliseconds"},
-    {"heartbeat_timeout_ms", TYPE_UINT, "90000", 10, 86400000,
+    {"auth_timeout_ms", TYPE_UNSIGNED, FIELD(auth_timeout_ms), "5000", 10,
+     3600000, "time to authenticate after the upgrade, in milliseconds"},
+    {"heartbeat_interval_ms", TYPE_UNSIGNED, FIELD(heartbeat_interval_ms),
+     "30000", 10, 86400000, "period of the heartbeat sweep, in milliseconds"},
+    {"heartbeat_timeout_ms", TYPE_UNSIGNED, FIELD(heartbeat_timeout_ms),
+     "90000", 10, 86400000,
      "inactivity after which a client is closed with 4002, in milliseconds"},
-    {"idle_timeout_s", TYPE_UINT, "60", 1, 86400,
+    {"idle_timeout_s", TYPE_UNSIGNED, FIELD(idle_timeout_s), "60", 1, 86400,
      "silence before a transport ping, and again before dropping, in seconds"},
-    {"max_message_bytes", TYPE_UINT, "131072", 128, 64 * 1024 * 1024,
-     "largest WebSocket message accepted, in bytes"},
-    {"max_body_bytes", TYPE_UINT, "1048576", 0, 64 * 1024 * 1024,
-     "largest REST request body, in bytes"},
-    {"max_header_bytes", TYPE_UINT, "16384", 1024, 1024 * 1024,
-     "largest HTTP request head, in bytes"},
-    {"outbound_limit_bytes", TYPE_UINT, "1048576", 4096, 1024ULL * 1024 * 1024,
+    {"max_message_bytes", TYPE_SIZE, FIELD(max_message_bytes), "131072", 128,
+     64 * 1024 * 1024, "largest WebSocket message accepted, in bytes"},
+    {"max_body_bytes", TYPE_SIZE, FIELD(max_body_bytes), "1048576", 0,
+     64 * 1024 * 1024, "largest REST request body, in bytes"},
+    {"max_header_bytes", TYPE_SIZE, FIELD(max_header_bytes), "16384", 1024,
+     1024 * 1024, "largest HTTP request head, in bytes"},
+    {"outbound_limit_bytes", TYPE_SIZE, FIELD(outbound_limit_bytes), "1048576",
+     4096, 1024ULL * 1024 * 1024,
      "unsent bytes per client before it is closed with 4005, in bytes"},
-    {"max_connections", TYPE_UINT, "10000", 1, 10000000,
-     "WebSocket connections served at once (beyond: 503)"},
-    {"command_queue_limit", TYPE_UINT, "65536", 16, 16777216,
-     "commands waiting per worker before REST answers 503"},
-    {"shutdown_timeout_ms", TYPE_UINT, "5000", 0, 600000,
-     "time to drain clients on SIGTERM, in milliseconds"},
-    {"log_level", TYPE_LOG_LEVEL, "info", 0, 0, "debug, info, warn or error"},
-    {"log_format", TYPE_LOG_FORMAT, "text", 0, 0, "text (key=value) or json"},
+    {"max_connections", TYPE_UNSIGNED, FIELD(max_connections), "10000", 1,
+     10000000, "WebSocket connections served at once (beyond: 503)"},
+    {"command_queue_limit", TYPE_UNSIGNED, FIELD(command_queue_limit), "65536",
+     16, 16777216, "commands waiting per worker before REST answers 503"},
+    {"shutdown_timeout_ms", TYPE_UNSIGNED, FIELD(shutdown_timeout_ms), "5000",
+     0, 600000, "time to drain clients on SIGTERM, in milliseconds"},
+    {"log_level", TYPE_LOG_LEVEL, 0, "info", 0, 0,
+     "debug, info, warn or error"},
+    {"log_format", TYPE_LOG_FORMAT, 0, "text", 0, 0,
+     "text (key=value) or json"},
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
@@ -380,7 +392,9 @@ static bool apply_value(struct config *c, size_t k, const struct raw_value *raw,
     const char *expected = NULL;
 
     switch (spec->type) {
-    case TYPE_UINT:
+    case TYPE_UNSIGNED:
+    case TYPE_SIZE:
+    case TYPE_LONG:
         if (!parse_uint(v, spec->min, spec->max, &n)) {
             set_error(err, err_len,
                       "invalid value \"%s\" for %s (from %s): expected an "
@@ -388,7 +402,16 @@ static bool apply_value(struct config *c, size_t k, const struct raw_value *raw,
                       v, spec->name, raw->origin, spec->min, spec->max);
             return false;
         }
-        break;
+
+        /* The ranges in the table fit each field's type. */
+        char *field = (char *)c + spec->field;
+        if (spec->type == TYPE_UNSIGNED)
+            *(unsigned *)(void *)field = (unsigned)n;
+        else if (spec->type == TYPE_SIZE)
+            *(size_t *)(void *)field = (size_t)n;
+        else
+            *(long *)(void *)field = (long)n;
+        return true;
     case TYPE_BOOL:
         if (!parse_bool(v, &c->require_encryption))
             expected = "true or false";
@@ -445,35 +468,9 @@ static bool apply_value(struct config *c, size_t k, const struct raw_value *raw,
         return false;
     }
 
-    /* Numbers and strings land in their fields by name. */
+    /* Strings land in their fields by name, each with its own checks. */
     const char *name = spec->name;
-    if (strcmp(name, "workers") == 0)
-        c->workers = (unsigned)n;
-    else if (strcmp(name, "jwt_leeway_s") == 0)
-        c->jwt_leeway_s = (long)n;
-    else if (strcmp(name, "auth_timeout_ms") == 0)
-        c->auth_timeout_ms = (unsigned)n;
-    else if (strcmp(name, "heartbeat_interval_ms") == 0)
-        c->heartbeat_interval_ms = (unsigned)n;
-    else if (strcmp(name, "heartbeat_timeout_ms") == 0)
-        c->heartbeat_timeout_ms = (unsigned)n;
-    else if (strcmp(name, "idle_timeout_s") == 0)
-        c->idle_timeout_s = (unsigned)n;
-    else if (strcmp(name, "max_message_bytes") == 0)
-        c->max_message_bytes = (size_t)n;
-    else if (strcmp(name, "max_body_bytes") == 0)
-        c->max_body_bytes = (size_t)n;
-    else if (strcmp(name, "max_header_bytes") == 0)
-        c->max_header_bytes = (size_t)n;
-    else if (strcmp(name, "outbound_limit_bytes") == 0)
-        c->outbound_limit_bytes = (size_t)n;
-    else if (strcmp(name, "max_connections") == 0)
-        c->max_connections = (unsigned)n;
-    else if (strcmp(name, "command_queue_limit") == 0)
-        c->command_queue_limit = (unsigned)n;
-    else if (strcmp(name, "shutdown_timeout_ms") == 0)
-        c->shutdown_timeout_ms = (unsigned)n;
-    else if (strcmp(name, "ws_path") == 0) {
+    if (strcmp(name, "ws_path") == 0) {
         if (v[0] != '/' || strpbrk(v, " ?#") != NULL) {
             set_error(err, err_len,
                       "invalid value \"%s\" for ws_path (from %s): expected a "
