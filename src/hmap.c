@@ -9,6 +9,8 @@
 
 #include "crypto.h"
 
+/* Written once by hmap_init_seed on the main thread before any other
+ * thread starts, read-only afterwards. */
 static uint64_t sip_k0, sip_k1;
 
 bool hmap_init_seed(void)
