@@ -92,6 +92,9 @@ size_t registry_user_clients(struct registry *r, const char *user_id,
                              char (*ids)[CLIENT_ID_LEN + 1], size_t cap);
 
 size_t registry_client_count(struct registry *r);
+
+/* Adds the number of clients in each state to counts[state]. */
+void registry_count_states(struct registry *r, size_t counts[4]);
 size_t registry_room_count(struct registry *r);
 
 const char *client_state_name(enum client_state s);

@@ -94,22 +94,32 @@ struct connection *conn_new(struct worker *w, int fd)
     return c;
 }
 
+/* Removes the client from the registry and the connection count; safe to
+ * call more than once. */
+static void unregister(struct connection *c)
+{
+    struct server *s = c->worker->server;
+
+    if (c->record != NULL) {
+        registry_remove_client(s->registry, c->record);
+        c->record = NULL;
+    }
+    if (c->counted) {
+        atomic_fetch_sub(&s->ws_connections, 1);
+        c->counted = false;
+    }
+}
+
 void conn_free(struct connection *c)
 {
     struct worker *w = c->worker;
-    struct server *s = w->server;
 
     if (c->kind == CONN_WEBSOCKET) {
         log_event(LOG_DEBUG, "connection_freed", "client=%s fd=%d", c->id,
                   c->fd);
         session_on_close(c);
     }
-    if (c->record != NULL) {
-        registry_remove_client(s->registry, c->record);
-        c->record = NULL;
-    }
-    if (c->counted)
-        atomic_fetch_sub(&s->ws_connections, 1);
+    unregister(c);
     if (c->in_flush_list) {
         struct connection **pp = &w->flush_list;
         while (*pp != c)
@@ -241,21 +251,12 @@ bool conn_send_frame(struct connection *c, uint8_t opcode, const void *payload,
 
 static void leave_open_phase(struct connection *c)
 {
-    struct server *s = c->worker->server;
-
     if (c->kind == CONN_WEBSOCKET) {
         worker_mark_closed(c->worker, c);
         c->state = CLIENT_DISCONNECTED;
-        /* Removed from the registry at once, so REST no longer lists or targets
-         * it. */
-        if (c->record != NULL) {
-            registry_remove_client(s->registry, c->record);
-            c->record = NULL;
-        }
-        if (c->counted) {
-            atomic_fetch_sub(&s->ws_connections, 1);
-            c->counted = false;
-        }
+        /* Removed from the registry at once, so REST no longer lists or
+         * targets it. */
+        unregister(c);
     }
     c->phase = PHASE_CLOSING;
     c->linger_until_ms = clock_monotonic_ms() + CLOSE_GRACE_MS;
@@ -446,7 +447,7 @@ void conn_http_error(struct connection *c, int status, const char *message)
     cJSON_Delete(o);
 }
 
-/* Answers a request that cannot be followed by another on this connection. */
+/* Sends the error response to a request after which the connection closes. */
 static void http_fail(struct connection *c, int status, const char *message,
                       const char *extra_headers)
 {
@@ -485,7 +486,7 @@ static size_t header_count(const struct http_request *req, const char *name)
 }
 
 /* Validates the upgrade request and switches the connection to WebSocket.
- * Returns false when it answered with an error instead. */
+ * Returns false when it sent an error response instead. */
 static bool upgrade(struct connection *c, const struct http_request *req)
 {
     struct server *s = c->worker->server;

@@ -1,6 +1,6 @@
 /*
  * Prometheus exposition of the process-wide counters and per-worker gauges.
- * Rendering runs on the worker answering GET /metrics; it only reads
+ * Rendering runs on the worker that handles GET /metrics; it only reads
  * atomics and /proc/self, so it takes no lock but the registry's
  * per-shard ones for the client counts.
  */
@@ -152,18 +152,8 @@ char *metrics_render(struct server *s, size_t *len)
 
     /* Clients by state: authenticated ones are in the registry with that
      * state; the rest of the open WebSocket connections are not yet. */
-    cJSON *list = registry_list_clients(s->registry);
     size_t by_state[4] = {0};
-    const cJSON *item;
-    cJSON_ArrayForEach(item, list)
-    {
-        const char *state = cJSON_GetObjectItem(item, "state")->valuestring;
-        for (int i = 0; i < 4; i++) {
-            if (strcmp(state, client_state_name((enum client_state)i)) == 0)
-                by_state[i]++;
-        }
-    }
-    cJSON_Delete(list);
+    registry_count_states(s->registry, by_state);
     header(&t, "signal_clients", "gauge", "Open WebSocket clients by state.");
     for (int i = 0; i < 3; i++)
         put(&t, "signal_clients{state=\"%s\"} %zu\n",

@@ -553,3 +553,19 @@ size_t registry_room_count(struct registry *r)
 {
     return count_shards(r->rooms);
 }
+
+static void count_state(struct hmap_node *n, void *arg)
+{
+    size_t *counts = arg;
+
+    counts[hmap_entry(n, struct client_record, node)->state]++;
+}
+
+void registry_count_states(struct registry *r, size_t counts[4])
+{
+    for (size_t i = 0; i < SHARD_COUNT; i++) {
+        pthread_mutex_lock(&r->clients[i].lock);
+        hmap_for_each(&r->clients[i].map, count_state, counts);
+        pthread_mutex_unlock(&r->clients[i].lock);
+    }
+}

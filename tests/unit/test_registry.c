@@ -556,6 +556,26 @@ START_TEST(test_counts_follow_changes)
 }
 END_TEST
 
+START_TEST(test_count_states_by_client_state)
+{
+    struct client_record *recs[5];
+    size_t counts[4] = {0};
+
+    for (unsigned i = 0; i < 5; i++)
+        recs[i] = add(i, 0);
+    registry_set_state(reg, recs[0], CLIENT_AUTHENTICATING);
+    ck_assert(registry_set_authenticated(reg, recs[1], "user-a", true));
+    ck_assert(registry_set_authenticated(reg, recs[2], "user-b", false));
+    registry_count_states(reg, counts);
+    ck_assert_uint_eq(counts[CLIENT_UNAUTHORIZED], 2);
+    ck_assert_uint_eq(counts[CLIENT_AUTHENTICATING], 1);
+    ck_assert_uint_eq(counts[CLIENT_AUTHENTICATED], 2);
+    ck_assert_uint_eq(counts[CLIENT_DISCONNECTED], 0);
+    for (unsigned i = 0; i < 5; i++)
+        registry_remove_client(reg, recs[i]);
+}
+END_TEST
+
 /* Concurrent use. Each writer thread plays one worker: it adds its own
  * clients in batches, authenticates them, joins shared and private rooms,
  * touches, leaves and removes them, checking every result. Readers list
@@ -876,6 +896,7 @@ static Suite *registry_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_add_and_find_client);
+    tcase_add_test(tc, test_count_states_by_client_state);
     tcase_add_test(tc, test_duplicate_id_rejected);
     tcase_add_test(tc, test_remove_client_forgets_it);
     tcase_add_test(tc, test_join_interns_room_name);
