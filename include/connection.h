@@ -3,7 +3,7 @@
  * A connection belongs to exactly one worker, which alone reads, writes,
  * encrypts for and frees it; no lock is ever taken for it. Input is
  * buffered only while a request or frame is incomplete, output only while
- * the socket cannot take it, so an idle connection holds no buffers.
+ * the socket cannot take it, so an idle connection has no buffers.
  */
 #ifndef SIGNAL_CONNECTION_H
 #define SIGNAL_CONNECTION_H
@@ -43,7 +43,7 @@ struct connection {
     struct worker *worker;
     int fd;
     uint32_t slot;       /* index in the worker's slot table */
-    uint32_t generation; /* tells reused slots apart */
+    uint32_t generation; /* distinguishes reuses of one slot */
     enum conn_kind kind;
     enum conn_phase phase;
 
@@ -69,7 +69,7 @@ struct connection {
     int64_t request_started_ms; /* first byte of the current request */
     bool close_after_flush;
     bool continue_sent; /* "100 Continue" sent for the current request */
-    bool head_request;  /* answering HEAD: no response body */
+    bool head_request;  /* the request is HEAD: no response body */
 
     /* WebSocket */
     struct ws_reader reader;

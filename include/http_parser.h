@@ -56,8 +56,8 @@ enum http_parse_status http_parse_request(const char *buf, size_t len,
 const struct http_header *http_find_header(const struct http_request *req,
                                            const char *name);
 
-/* True when a comma-separated header value holds token, compared
- * case-insensitively ("keep-alive, Upgrade" holds "upgrade"). */
+/* True when a comma-separated header value contains token, compared
+ * case-insensitively ("keep-alive, Upgrade" contains "upgrade"). */
 bool http_header_has_token(const char *value, size_t len, const char *token);
 
 /* Percent-decodes in[0..n) into out (at least n bytes). Fails on a '%' not

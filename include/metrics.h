@@ -50,8 +50,9 @@ enum metrics_close_slot {
 /* HTTP statuses the server sends, for requests by route and status. */
 #define METRICS_STATUSES                                                       \
     X(101)                                                                     \
-    X(200) X(400) X(401) X(404) X(405) X(413) X(414) X(426) X(431) X(500)      \
-        X(501) X(503) X(505)
+    X(200)                                                                     \
+    X(400) X(401) X(404) X(405) X(413) X(414) X(426) X(431) X(500) X(501)      \
+        X(503) X(505)
 
 enum metrics_status_slot {
 #define X(code) STATUS_SLOT_##code,

@@ -34,9 +34,9 @@ enum {
     WS_CLOSE_INTERNAL_ERROR = 1011,
 };
 
-/* Longest frame header: 2 + 8 (64-bit length) + 4 (mask). */
+/* Maximum frame header length: 2 + 8 (64-bit length) + 4 (mask). */
 #define WS_MAX_HEADER_LEN 14
-/* Longest header of an unmasked (server to client) frame. */
+/* Maximum header length of an unmasked (server to client) frame. */
 #define WS_MAX_SERVER_HEADER_LEN 10
 /* Largest payload of a control frame. */
 #define WS_MAX_CONTROL_PAYLOAD 125

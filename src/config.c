@@ -601,7 +601,9 @@ static bool check_consistency(struct config *c, const struct raw_value *raw,
     }
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->workers = n > 0 ? (unsigned)(n > 1024 ? 1024 : n) : 1;
+        if (n > 1024)
+            n = 1024;
+        c->workers = n > 0 ? (unsigned)n : 1;
     }
     return true;
 }

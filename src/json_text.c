@@ -18,7 +18,7 @@ static bool is_zero_escape(const char *p, const char *end)
            p[3] == '0' && p[4] == '0' && p[5] == '0';
 }
 
-/* True when no string holds a NUL, a "\u0000" escape or a raw control
+/* True when no string contains a NUL, a "\u0000" escape or a raw control
  * character, and no NUL byte appears anywhere. */
 static bool strings_are_clean(const char *p, size_t len)
 {

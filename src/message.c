@@ -1,5 +1,5 @@
 /*
- * Reference-counted fan-out messages: one allocation holds the struct, the
+ * Reference-counted fan-out messages: one allocation contains the struct, the
  * frame header and the envelope text.
  */
 #include "message.h"

@@ -256,7 +256,7 @@ int server_run(struct config *config, int argc, char **argv)
     s->started_ms = clock_realtime_ms();
     pthread_mutex_init(&s->settings_lock, NULL);
 
-    /* Every thread inherits this mask, so only sigtimedwait below sees
+    /* Every thread inherits this mask, so only sigtimedwait below receives
      * these signals. SIGPIPE is ignored: writes use MSG_NOSIGNAL anyway. */
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -291,7 +291,8 @@ int server_run(struct config *config, int argc, char **argv)
         if (!worker_start(s->workers[started]))
             goto stop;
     }
-    /* Ready means every worker loop runs: /readyz and /status say so too. */
+    /* Ready means every worker loop runs, which /readyz and /status report
+     * too. */
     for (int i = 0; i < 5000 && atomic_load(&s->workers_running) < started;
          i++) {
         struct timespec ms = {.tv_nsec = 1000 * 1000};

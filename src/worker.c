@@ -45,7 +45,12 @@ static struct timeval ms_to_tv(int64_t ms)
 static unsigned idle_tick_ms(const struct config *c)
 {
     unsigned ms = c->idle_timeout_s * 1000 / 4;
-    return ms < 50 ? 50 : ms > 1000 ? 1000 : ms;
+
+    if (ms < 50)
+        return 50;
+    if (ms > 1000)
+        return 1000;
+    return ms;
 }
 
 struct worker *worker_new(struct server *s, unsigned index)
@@ -380,9 +385,10 @@ static void on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
     worker_flush(w);
 }
 
-/* Transport liveness: ping a silent WebSocket, drop it when the ping goes
- * unanswered; drop HTTP connections idle or slow past idle_timeout; end
- * closing connections whose grace period ran out. */
+/* Checks transport liveness. A silent WebSocket gets a ping and is dropped
+ * when the ping goes unanswered. HTTP connections idle or slow past
+ * idle_timeout are dropped, and so are closing connections whose grace
+ * period ran out. */
 static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
